@@ -1,0 +1,65 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { STATUS_CODES } from 'node:http';
+import type { FastifyReply } from 'fastify';
+
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string | string[];
+}
+
+/** Errors raised by drivers when a dependency is down: answered 503, never 500. */
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P03']);
+const UNAVAILABLE_MESSAGES = [/Connection is closed/i, /max retries per request/i, /Connection terminated/i, /timeout exceeded when trying to connect/i, /Stream isn't writeable/i];
+
+/** Turns any error into Nest's `{statusCode, error, message}` shape. */
+export function toErrorBody(exception: unknown): ErrorBody {
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    const response = exception.getResponse();
+    const error = STATUS_CODES[status] ?? 'Error';
+    if (typeof response === 'string') return { statusCode: status, error, message: response };
+    const body = response as Partial<ErrorBody>;
+    return { statusCode: status, error: body.error ?? error, message: body.message ?? exception.message };
+  }
+  const err = exception as { statusCode?: number; code?: string; message?: string } | undefined;
+  // Fastify's own errors (malformed JSON, body too large, unsupported media type) carry a 4xx statusCode.
+  if (err && typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+    return {
+      statusCode: err.statusCode,
+      error: STATUS_CODES[err.statusCode] ?? 'Error',
+      message: err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.message?.includes('JSON')
+        ? `Malformed JSON body: ${err.message}`
+        : (err.message ?? 'Bad request'),
+    };
+  }
+  if (
+    err &&
+    ((err.code && UNAVAILABLE_CODES.has(err.code)) ||
+      UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(err.message ?? '')))
+  ) {
+    return {
+      statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+      error: 'Service Unavailable',
+      message: 'A backing service is unavailable; nothing was changed. Try again shortly.',
+    };
+  }
+  return { statusCode: 500, error: 'Internal Server Error', message: 'Internal server error' };
+}
+
+@Catch()
+export class AllExceptionsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpError');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const reply = host.switchToHttp().getResponse<FastifyReply>();
+    const body = toErrorBody(exception);
+    if (body.statusCode >= 500) {
+      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+    }
+    const retryAfter = (exception as { retryAfterSeconds?: number }).retryAfterSeconds;
+    if (retryAfter !== undefined) void reply.header('Retry-After', String(retryAfter));
+    if (reply.sent) return;
+    void reply.status(body.statusCode).send(body);
+  }
+}

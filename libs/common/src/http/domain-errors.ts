@@ -1,0 +1,34 @@
+import {
+  ConflictException,
+  HttpException,
+  HttpStatus,
+  NotFoundException,
+  ServiceUnavailableException,
+} from '@nestjs/common';
+
+/** Named errors that carry their HTTP meaning; the filter renders them in Nest's error shape. */
+export class ResourceNotFoundError extends NotFoundException {
+  constructor(kind: string, id: string) {
+    super(`${kind} ${id} not found`);
+  }
+}
+
+export class InvalidStateError extends ConflictException {}
+
+export class DependencyUnavailableError extends ServiceUnavailableException {
+  constructor(dependency: string, detail?: string) {
+    super(`${dependency} is unavailable${detail ? `: ${detail}` : ''}; try again shortly`);
+  }
+}
+
+export class QuotaExceededError extends HttpException {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(
+      { statusCode: HttpStatus.TOO_MANY_REQUESTS, error: 'Too Many Requests', message },
+      HttpStatus.TOO_MANY_REQUESTS,
+    );
+  }
+}

@@ -1,0 +1,46 @@
+import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import { AppConfig } from '@app/config';
+import { Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * The process's Redis connections. `client` serves commands; subscribers are created on
+ * demand (a subscribed connection can run no other command). Every key and channel goes
+ * through `key()`, so deployments and test runs sharing one Redis never collide.
+ */
+@Injectable()
+export class RedisService implements OnApplicationShutdown {
+  private readonly logger = new Logger(RedisService.name);
+  readonly client: Redis;
+  private readonly connections = new Set<Redis>();
+
+  constructor(private readonly config: AppConfig) {
+    this.client = this.connect('commands');
+  }
+
+  /** `gm:quota:scraper:…` — the deployment prefix joined to the parts. */
+  key(...parts: Array<string | number>): string {
+    return [this.config.redis.keyPrefix, ...parts].join(':');
+  }
+
+  /** A new connection, closed with the app. `maxRetriesPerRequest: null` suits subscribers and Bull. */
+  connect(name: string, options: RedisOptions = {}): Redis {
+    const connection = new Redis(this.config.redis.url, {
+      connectionName: `${this.config.redis.keyPrefix}:${name}`,
+      // Fail commands fast while Redis is down so requests answer 503 instead of hanging.
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: true,
+      retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+      ...options,
+    });
+    connection.on('error', (error: Error) => this.logger.warn(`redis ${name}: ${error.message}`));
+    this.connections.add(connection);
+    connection.once('end', () => this.connections.delete(connection));
+    return connection;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all(
+      [...this.connections].map((connection) => connection.quit().catch(() => connection.disconnect())),
+    );
+  }
+}

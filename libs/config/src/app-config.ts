@@ -1,0 +1,161 @@
+import { z } from 'zod';
+import { envSchema, INSECURE_DEFAULTS, type RawEnv } from './env.schema.js';
+
+export type AppRole = 'all' | 'api' | 'worker';
+export type UserRole = 'user' | 'premium' | 'admin';
+export type QuotaBucket = 'crawler' | 'scraper';
+
+/**
+ * The typed configuration, parsed once at start-up. Also the DI token:
+ * inject it as `constructor(private readonly config: AppConfig)`.
+ */
+export abstract class AppConfig {
+  declare readonly env: RawEnv['NODE_ENV'];
+  declare readonly isProduction: boolean;
+  declare readonly port: number;
+  declare readonly role: AppRole;
+  declare readonly logLevel: RawEnv['LOG_LEVEL'];
+  declare readonly logPretty: boolean;
+  declare readonly shutdownTimeoutMs: number;
+  declare readonly database: { url: string; poolSize: number };
+  declare readonly redis: { url: string; keyPrefix: string };
+  declare readonly http: { bodyLimitBytes: number; corsOrigins: string[] };
+  declare readonly auth: {
+    jwtSecret: string;
+    jwtExpiresInSeconds: number;
+    adminEmail?: string;
+    adminPassword?: string;
+    loginThrottle: { limit: number; ttlSeconds: number };
+  };
+  /** Hourly quota per bucket and role; `null` means unlimited. */
+  declare readonly quotas: Record<QuotaBucket, Record<UserRole, number | null>>;
+  declare readonly crawler: {
+    webhookApiKey: string;
+    jobTimeoutMs: number;
+    concurrency: number;
+  };
+  declare readonly runpod: {
+    mode: 'pod' | 'serverless';
+    url: string;
+    apiBase: string;
+    endpointId?: string;
+    apiKey?: string;
+    timeoutMs: number;
+  };
+  declare readonly scraper: {
+    provider: 'python-api' | 'google-places';
+    pythonApiUrl: string;
+    pythonApiKey?: string;
+    googleApiKey?: string;
+    googlePlacesApiBase: string;
+    timeoutMs: number;
+    cacheTtlMs: number;
+    concurrency: number;
+  };
+}
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid environment configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+export interface LoadedConfig {
+  config: AppConfig;
+  /** Loud, non-fatal notes (insecure development secrets); log them at start-up. */
+  warnings: string[];
+}
+
+/** Parses and validates the environment. Throws ConfigValidationError naming every bad variable. */
+export function loadAppConfig(source: NodeJS.ProcessEnv | Record<string, string | undefined>): LoadedConfig {
+  const input = Object.fromEntries(
+    Object.entries(source).filter(([key, value]) => key in envSchema.shape && value !== undefined && value !== ''),
+  );
+  const parsed = envSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new ConfigValidationError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
+    );
+  }
+  const env = parsed.data;
+  const warnings: string[] = [];
+  const problems: string[] = [];
+  const isProduction = env.NODE_ENV === 'production';
+
+  const secret = (name: keyof typeof INSECURE_DEFAULTS): string => {
+    const value = env[name];
+    if (value && value !== INSECURE_DEFAULTS[name]) return value;
+    if (isProduction) {
+      problems.push(`${name}: must be set to a real secret when NODE_ENV=production`);
+    } else {
+      warnings.push(
+        `${name} is not set: using the INSECURE development value. Set ${name} before exposing this service.`,
+      );
+    }
+    return INSECURE_DEFAULTS[name];
+  };
+  const jwtSecret = secret('JWT_SECRET');
+  const webhookApiKey = secret('CRAWLER_WEBHOOK_API_KEY');
+
+  if (env.RUNPOD_MODE === 'serverless') {
+    if (!env.RUNPOD_ENDPOINT_ID) problems.push('RUNPOD_ENDPOINT_ID: required when RUNPOD_MODE=serverless');
+    if (!env.RUNPOD_API_KEY) problems.push('RUNPOD_API_KEY: required when RUNPOD_MODE=serverless');
+  }
+  if (env.SCRAPER_PROVIDER === 'google-places' && !env.GOOGLE_MAPS_API_KEY) {
+    problems.push('GOOGLE_MAPS_API_KEY: required when SCRAPER_PROVIDER=google-places');
+  }
+  if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
+    problems.push('ADMIN_EMAIL / ADMIN_PASSWORD: set both or neither');
+  }
+  if (problems.length) throw new ConfigValidationError(problems);
+
+  const config: AppConfig = {
+    env: env.NODE_ENV,
+    isProduction,
+    port: env.PORT,
+    role: env.APP_ROLE,
+    logLevel: env.LOG_LEVEL,
+    logPretty: env.LOG_PRETTY,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    database: { url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE },
+    redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
+    http: { bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES, corsOrigins: env.CORS_ORIGINS },
+    auth: {
+      jwtSecret,
+      jwtExpiresInSeconds: env.JWT_EXPIRES_IN,
+      adminEmail: env.ADMIN_EMAIL?.toLowerCase(),
+      adminPassword: env.ADMIN_PASSWORD,
+      loginThrottle: { limit: env.LOGIN_THROTTLE_LIMIT, ttlSeconds: env.LOGIN_THROTTLE_TTL_SECONDS },
+    },
+    quotas: {
+      crawler: { user: env.CRAWLER_RATE_LIMIT_PER_HOUR, premium: env.PREMIUM_CRAWLER_RATE_LIMIT_PER_HOUR, admin: null },
+      scraper: { user: env.SCRAPER_RATE_LIMIT_PER_HOUR, premium: env.PREMIUM_SCRAPER_RATE_LIMIT_PER_HOUR, admin: null },
+    },
+    crawler: {
+      webhookApiKey,
+      jobTimeoutMs: env.CRAWLER_JOB_TIMEOUT * 1000,
+      concurrency: env.CRAWLER_CONCURRENCY,
+    },
+    runpod: {
+      mode: env.RUNPOD_MODE,
+      url: env.RUNPOD_URL.replace(/\/+$/, ''),
+      apiBase: env.RUNPOD_API_BASE.replace(/\/+$/, ''),
+      endpointId: env.RUNPOD_ENDPOINT_ID,
+      apiKey: env.RUNPOD_API_KEY,
+      timeoutMs: env.RUNPOD_TIMEOUT_MS,
+    },
+    scraper: {
+      provider: env.SCRAPER_PROVIDER,
+      pythonApiUrl: env.PYTHON_SCRAPER_API_URL.replace(/\/+$/, ''),
+      pythonApiKey: env.PYTHON_SCRAPER_API_KEY,
+      googleApiKey: env.GOOGLE_MAPS_API_KEY,
+      googlePlacesApiBase: env.GOOGLE_PLACES_API_BASE.replace(/\/+$/, ''),
+      timeoutMs: env.SCRAPER_TIMEOUT_MS,
+      cacheTtlMs: Math.round(env.SCRAPER_CACHE_TTL_HOURS * 3_600_000),
+      concurrency: env.SCRAPER_CONCURRENCY,
+    },
+  };
+  return { config, warnings };
+}
+

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+
+/** Development fallbacks for secrets that have no safe default. Refused when NODE_ENV=production. */
+export const INSECURE_DEFAULTS = {
+  JWT_SECRET: 'insecure-dev-jwt-secret-do-not-use-in-production',
+  CRAWLER_WEBHOOK_API_KEY: 'insecure-dev-webhook-key',
+} as const;
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const url = () => z.url();
+const csv = () =>
+  z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    );
+
+/** Durations such as `3600`, `90s`, `15m`, `1h`, `7d`, parsed to seconds. */
+export const durationSeconds = () =>
+  z.string().transform((value, ctx) => {
+    const match = /^(\d+)\s*(s|m|h|d)?$/.exec(value.trim());
+    if (!match) {
+      ctx.addIssue({ code: 'custom', message: 'expected seconds or a duration such as 15m, 1h, 7d' });
+      return z.NEVER;
+    }
+    const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+    return Number(match[1]) * unit;
+  });
+
+/**
+ * Every environment variable the service reads, with its local default.
+ * Empty strings count as unset, so `FOO=` in a .env file means "use the default".
+ */
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int(0, 65535).default(3000),
+  APP_ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_PRETTY: z.stringbool().default(false),
+
+  DATABASE_URL: url().default('postgres://postgres@127.0.0.1:5432/gm_backend'),
+  DATABASE_POOL_SIZE: int(1, 200).default(10),
+  REDIS_URL: url().default('redis://127.0.0.1:6379/0'),
+  /** Namespace for every Redis key and channel, so several deployments (or test runs) can share one Redis. */
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9_-]+$/)
+    .default('gm'),
+
+  HTTP_BODY_LIMIT_BYTES: int(1024).default(1_048_576),
+  CORS_ORIGINS: csv().default(['*']),
+  SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
+
+  JWT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  JWT_EXPIRES_IN: durationSeconds().default(3600),
+  ADMIN_EMAIL: z.email().optional(),
+  ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
+  LOGIN_THROTTLE_LIMIT: int(1).default(5),
+  LOGIN_THROTTLE_TTL_SECONDS: int(1).default(60),
+
+  CRAWLER_WEBHOOK_API_KEY: z.string().min(8, 'must be at least 8 characters').optional(),
+  CRAWLER_JOB_TIMEOUT: durationSeconds().default(600),
+  CRAWLER_RATE_LIMIT_PER_HOUR: int(0).default(10),
+  PREMIUM_CRAWLER_RATE_LIMIT_PER_HOUR: int(0).default(50),
+
+  RUNPOD_MODE: z.enum(['pod', 'serverless']).default('pod'),
+  RUNPOD_URL: url().default('http://127.0.0.1:8001'),
+  RUNPOD_API_BASE: url().default('https://api.runpod.ai/v2'),
+  RUNPOD_ENDPOINT_ID: z.string().optional(),
+  RUNPOD_API_KEY: z.string().optional(),
+  RUNPOD_TIMEOUT_MS: int(100).default(30_000),
+
+  SCRAPER_PROVIDER: z.enum(['python-api', 'google-places']).default('python-api'),
+  PYTHON_SCRAPER_API_URL: url().default('http://127.0.0.1:5001'),
+  PYTHON_SCRAPER_API_KEY: z.string().optional(),
+  GOOGLE_MAPS_API_KEY: z.string().optional(),
+  GOOGLE_PLACES_API_BASE: url().default('https://places.googleapis.com'),
+  SCRAPER_TIMEOUT_MS: int(100).default(120_000),
+  SCRAPER_RATE_LIMIT_PER_HOUR: int(0).default(10),
+  PREMIUM_SCRAPER_RATE_LIMIT_PER_HOUR: int(0).default(50),
+  SCRAPER_CACHE_TTL_HOURS: z.coerce.number().positive().default(24),
+  SCRAPER_CONCURRENCY: int(1, 100).default(2),
+  CRAWLER_CONCURRENCY: int(1, 100).default(4),
+});
+
+export type RawEnv = z.output<typeof envSchema>;

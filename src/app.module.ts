@@ -1,0 +1,60 @@
+import { BullModule } from '@nestjs/bull';
+import { CacheModule } from '@nestjs/cache-manager';
+import { DynamicModule, Module, type ModuleMetadata } from '@nestjs/common';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { EventEmitterModule } from '@nestjs/event-emitter';
+import { createKeyv } from '@keyv/redis';
+import { LoggerModule } from 'nestjs-pino';
+import { RedisModule } from '@app/common';
+import { AppConfig, AppConfigModule } from '@app/config';
+import { DatabaseModule } from './database/database.module.js';
+import { loggerOptions } from './logger.options.js';
+import { AuthModule } from './modules/auth/auth.module.js';
+import { JwtAuthGuard } from './modules/auth/guards/jwt-auth.guard.js';
+import { RolesGuard } from './modules/auth/guards/roles.guard.js';
+import { HealthModule } from './modules/health/health.module.js';
+import { QuotaRefundInterceptor } from './modules/rate-limit/quota-refund.interceptor.js';
+import { QuotaGuard } from './modules/rate-limit/quota.guard.js';
+import { RateLimitModule } from './modules/rate-limit/rate-limit.module.js';
+
+export interface AppModuleOptions {
+  /** Extra modules mounted beside the features (tests mount probe routes this way). */
+  imports?: ModuleMetadata['imports'];
+}
+
+/**
+ * The platform (config, logging, database, Redis, queues, cache, events) and the feature
+ * modules. Built from the already-validated config, which decides whether this process
+ * runs queue workers (APP_ROLE).
+ */
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, options: AppModuleOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        AppConfigModule.forRoot(config),
+        LoggerModule.forRoot(loggerOptions(config)),
+        DatabaseModule,
+        RedisModule,
+        BullModule.forRoot({ url: config.redis.url, prefix: `${config.redis.keyPrefix}:bull` }),
+        CacheModule.register({
+          isGlobal: true,
+          stores: [createKeyv(config.redis.url, { namespace: `${config.redis.keyPrefix}:cache` })],
+        }),
+        EventEmitterModule.forRoot({ wildcard: true, delimiter: '.' }),
+        AuthModule,
+        RateLimitModule,
+        HealthModule,
+        ...(options.imports ?? []),
+      ],
+      providers: [
+        // Order matters: authenticate, then check the role, then count the quota.
+        { provide: APP_GUARD, useExisting: JwtAuthGuard },
+        { provide: APP_GUARD, useExisting: RolesGuard },
+        { provide: APP_GUARD, useExisting: QuotaGuard },
+        { provide: APP_INTERCEPTOR, useExisting: QuotaRefundInterceptor },
+      ],
+    };
+  }
+}

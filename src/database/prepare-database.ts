@@ -1,0 +1,59 @@
+import { Logger } from '@nestjs/common';
+import pg from 'pg';
+import { DataSource } from 'typeorm';
+import type { AppConfig } from '@app/config';
+import { typeOrmOptions } from './typeorm-options.js';
+
+// Any constant works; it only has to be the same in every process of this app.
+const MIGRATION_LOCK_ID = 7_263_001;
+
+/** Creates the database named in DATABASE_URL if it does not exist (fresh machine). */
+export async function ensureDatabaseExists(databaseUrl: string): Promise<boolean> {
+  const target = new URL(databaseUrl);
+  const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
+  if (!name) throw new Error('DATABASE_URL: must name a database');
+  const admin = new URL(databaseUrl);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (rowCount) return false;
+    try {
+      await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+    } catch (error) {
+      // Another process created it between our check and our CREATE.
+      if ((error as { code?: string }).code !== '42P04') throw error;
+    }
+    return true;
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Applies pending migrations. A Postgres advisory lock makes it safe for several processes
+ * starting at once: one migrates, the others wait and then find nothing to do.
+ */
+export async function runMigrations(config: Pick<AppConfig, 'database'>): Promise<string[]> {
+  const dataSource = new DataSource({ ...typeOrmOptions(config), extra: { max: 1 } });
+  await dataSource.initialize();
+  try {
+    await dataSource.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
+    try {
+      const applied = await dataSource.runMigrations({ transaction: 'each' });
+      return applied.map((migration) => migration.name);
+    } finally {
+      await dataSource.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_ID]);
+    }
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+export async function prepareDatabase(config: Pick<AppConfig, 'database'>): Promise<void> {
+  const logger = new Logger('Database');
+  if (await ensureDatabaseExists(config.database.url)) logger.log('created the database');
+  const applied = await runMigrations(config);
+  if (applied.length) logger.log(`applied migrations: ${applied.join(', ')}`);
+}

@@ -1,0 +1,46 @@
+import { Module } from '@nestjs/common';
+import { JwtModule } from '@nestjs/jwt';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { RedisService } from '@app/common';
+import { AppConfig } from '@app/config';
+import { AdminUsersController } from './admin-users.controller.js';
+import { AuthController } from './auth.controller.js';
+import { AuthService } from './auth.service.js';
+import { User } from './entities/user.entity.js';
+import { JwtAuthGuard } from './guards/jwt-auth.guard.js';
+import { RolesGuard } from './guards/roles.guard.js';
+import { JwtStrategy } from './jwt.strategy.js';
+import { LOGIN_THROTTLER, LoginThrottlerGuard } from './throttling/login-throttler.guard.js';
+import { RedisThrottlerStorage } from './throttling/redis-throttler.storage.js';
+import { UsersService } from './users.service.js';
+
+@Module({
+  imports: [
+    TypeOrmModule.forFeature([User]),
+    JwtModule.registerAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        secret: config.auth.jwtSecret,
+        signOptions: { expiresIn: config.auth.jwtExpiresInSeconds, algorithm: 'HS256' },
+      }),
+    }),
+    ThrottlerModule.forRootAsync({
+      inject: [AppConfig, RedisService],
+      useFactory: (config: AppConfig, redis: RedisService) => ({
+        throttlers: [
+          {
+            name: LOGIN_THROTTLER,
+            limit: config.auth.loginThrottle.limit,
+            ttl: config.auth.loginThrottle.ttlSeconds * 1000,
+          },
+        ],
+        storage: new RedisThrottlerStorage(redis),
+      }),
+    }),
+  ],
+  controllers: [AuthController, AdminUsersController],
+  providers: [UsersService, AuthService, JwtStrategy, LoginThrottlerGuard, JwtAuthGuard, RolesGuard],
+  exports: [UsersService, JwtAuthGuard, RolesGuard],
+})
+export class AuthModule {}

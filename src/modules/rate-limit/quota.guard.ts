@@ -1,0 +1,49 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { QUOTA_KEY, QuotaExceededError, type AuthUser } from '@app/common';
+import type { QuotaBucket } from '@app/config';
+import { QuotaService, type QuotaDecision } from './quota.service.js';
+
+export type QuotaRequest = FastifyRequest & { user?: AuthUser; quota?: QuotaDecision };
+
+/**
+ * Global, after authentication: counts routes marked @Quota(bucket) against the caller's
+ * hourly quota and answers 429 once it is used up.
+ */
+@Injectable()
+export class QuotaGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly quotas: QuotaService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const bucket = this.reflector.get<QuotaBucket | undefined>(QUOTA_KEY, context.getHandler());
+    if (!bucket) return true;
+    const http = context.switchToHttp();
+    const req = http.getRequest<QuotaRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    if (!req.user) return true; // unauthenticated routes cannot carry a per-user quota
+    const decision = await this.quotas.consume(bucket, req.user.id, req.user.role);
+    if (decision.limit === null) return true;
+
+    void reply.headers({
+      'X-RateLimit-Limit': decision.limit,
+      'X-RateLimit-Remaining': decision.remaining ?? 0,
+      'X-RateLimit-Reset': decision.resetSeconds,
+      // IETF draft-ietf-httpapi-ratelimit-headers
+      'RateLimit-Policy': `"${bucket}";q=${decision.limit};w=3600`,
+      RateLimit: `"${bucket}";r=${decision.remaining};t=${decision.resetSeconds}`,
+    });
+    if (!decision.allowed) {
+      const at = decision.resetAt.toISOString().slice(11, 16);
+      throw new QuotaExceededError(
+        `Hourly ${bucket} quota of ${decision.limit} requests used up; it resets at ${at} UTC (in ${decision.resetSeconds} seconds)`,
+        decision.resetSeconds,
+      );
+    }
+    req.quota = decision;
+    return true;
+  }
+}
