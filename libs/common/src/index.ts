@@ -5,3 +5,4 @@ export * from './http/domain-errors.js';
 export * from './pagination/pagination.js';
 export * from './redis/redis.module.js';
 export * from './redis/redis.service.js';
+export * from './queues.js';
