@@ -8,17 +8,21 @@ export interface ErrorBody {
   message: string | string[];
 }
 
+/** A body to send as it is (Terminus's health report): an HttpException whose response is an object without `message`. */
+type PassThroughBody = Record<string, unknown>;
+
 /** Errors raised by drivers when a dependency is down: answered 503, never 500. */
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P03']);
 const UNAVAILABLE_MESSAGES = [/Connection is closed/i, /max retries per request/i, /Connection terminated/i, /timeout exceeded when trying to connect/i, /Stream isn't writeable/i];
 
 /** Turns any error into Nest's `{statusCode, error, message}` shape. */
-export function toErrorBody(exception: unknown): ErrorBody {
+export function toErrorBody(exception: unknown): ErrorBody | (PassThroughBody & { statusCode: number }) {
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const response = exception.getResponse();
     const error = STATUS_CODES[status] ?? 'Error';
     if (typeof response === 'string') return { statusCode: status, error, message: response };
+    if (!('message' in response)) return { ...(response as PassThroughBody), statusCode: status };
     const body = response as Partial<ErrorBody>;
     return { statusCode: status, error: body.error ?? error, message: body.message ?? exception.message };
   }

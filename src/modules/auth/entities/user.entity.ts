@@ -1,9 +1,11 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import type { UserRole } from '@app/config';
 
 export const USER_ROLES: UserRole[] = ['user', 'premium', 'admin'];
 
 @Entity('users')
+@Index('users_email_key', ['email'], { unique: true })
+@Index('users_created_at_idx', ['createdAt'])
 export class User {
   @PrimaryGeneratedColumn('uuid')
   id!: string;

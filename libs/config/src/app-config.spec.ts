@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigValidationError, INSECURE_DEFAULTS, loadAppConfig } from './index.js';
+
+const problemsOf = (env: Record<string, string>) => {
+  try {
+    loadAppConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    return (error as ConfigValidationError).problems;
+  }
+  throw new Error('expected the configuration to be rejected');
+};
+
+describe('loadAppConfig', () => {
+  it('works with no variables at all, on local defaults, warning about insecure secrets', () => {
+    const { config, warnings } = loadAppConfig({});
+    expect(config.port).toBe(3000);
+    expect(config.role).toBe('all');
+    expect(config.database.url).toBe('postgres://postgres@127.0.0.1:5432/gm_backend');
+    expect(config.quotas.scraper).toEqual({ user: 10, premium: 50, admin: null });
+    expect(config.scraper.cacheTtlMs).toBe(24 * 3_600_000);
+    expect(config.auth.jwtSecret).toBe(INSECURE_DEFAULTS.JWT_SECRET);
+    expect(warnings.join('\n')).toMatch(/JWT_SECRET.*INSECURE/);
+    expect(warnings.join('\n')).toMatch(/CRAWLER_WEBHOOK_API_KEY/);
+  });
+
+  it('names the bad variable', () => {
+    expect(problemsOf({ PORT: 'eighty' }).join()).toMatch(/^PORT: /);
+    expect(problemsOf({ APP_ROLE: 'both' }).join()).toMatch(/^APP_ROLE: /);
+    expect(problemsOf({ REDIS_URL: 'not a url' }).join()).toMatch(/^REDIS_URL: /);
+    expect(problemsOf({ JWT_EXPIRES_IN: 'soon' }).join()).toMatch(/^JWT_EXPIRES_IN: .*duration/);
+  });
+
+  it('lists every bad variable at once', () => {
+    const problems = problemsOf({ PORT: '-1', SCRAPER_PROVIDER: 'bing', SCRAPER_RATE_LIMIT_PER_HOUR: 'many' });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['PORT', 'SCRAPER_PROVIDER', 'SCRAPER_RATE_LIMIT_PER_HOUR']);
+  });
+
+  it('refuses missing or development secrets in production', () => {
+    const problems = problemsOf({ NODE_ENV: 'production', JWT_SECRET: INSECURE_DEFAULTS.JWT_SECRET });
+    expect(problems.join('\n')).toMatch(/JWT_SECRET: must be set/);
+    expect(problems.join('\n')).toMatch(/CRAWLER_WEBHOOK_API_KEY: must be set/);
+    const { config, warnings } = loadAppConfig({
+      NODE_ENV: 'production',
+      JWT_SECRET: 'a-real-production-secret-value',
+      CRAWLER_WEBHOOK_API_KEY: 'a-real-webhook-key',
+    });
+    expect(config.isProduction).toBe(true);
+    expect(warnings).toEqual([]);
+  });
+
+  it('requires what the chosen RunPod mode and scraper provider need', () => {
+    expect(problemsOf({ RUNPOD_MODE: 'serverless' }).join('\n')).toMatch(/RUNPOD_ENDPOINT_ID.*\n.*RUNPOD_API_KEY/);
+    expect(problemsOf({ SCRAPER_PROVIDER: 'google-places' }).join()).toMatch(/GOOGLE_MAPS_API_KEY/);
+    expect(problemsOf({ ADMIN_EMAIL: 'admin@example.com' }).join()).toMatch(/ADMIN_PASSWORD/);
+  });
+
+  it('parses durations and the user scraping quota', () => {
+    const { config } = loadAppConfig({ JWT_EXPIRES_IN: '15m', CRAWLER_JOB_TIMEOUT: '2', SCRAPER_RATE_LIMIT_PER_HOUR: '3' });
+    expect(config.auth.jwtExpiresInSeconds).toBe(900);
+    expect(config.crawler.jobTimeoutMs).toBe(2000);
+    expect(config.quotas.scraper.user).toBe(3);
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadAppConfig({ PORT: '', JWT_SECRET: '' }).config.port).toBe(3000);
+  });
+});
