@@ -11,7 +11,12 @@ export default defineConfig({
     ],
   },
   test: {
-    include: ['src/**/*.spec.ts', 'libs/**/*.spec.ts', 'test/**/*.spec.ts', 'test/**/*.e2e-spec.ts'],
+    include: [
+      'src/**/*.spec.ts',
+      'libs/**/*.spec.ts',
+      'test/**/*.spec.ts',
+      'test/**/*.e2e-spec.ts',
+    ],
     globalSetup: ['test/utils/global-setup.ts'],
     pool: 'forks',
     maxWorkers: 2,

@@ -25,14 +25,21 @@ export async function createHttpApp(
     requestIdHeader: false,
     genReqId: requestId,
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options), adapter, {
-    bufferLogs: true,
-  });
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(config, options),
+    adapter,
+    {
+      bufferLogs: true,
+    },
+  );
   await configureHttpApp(app, config);
   return app;
 }
 
-export async function configureHttpApp(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+export async function configureHttpApp(
+  app: NestFastifyApplication,
+  config: AppConfig,
+): Promise<void> {
   app.useLogger(app.get(Logger));
   app.flushLogs();
   app.setGlobalPrefix(API_PREFIX);

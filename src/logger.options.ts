@@ -19,14 +19,22 @@ export function loggerOptions(config: AppConfig): Params {
   return {
     pinoHttp: {
       level: config.logLevel,
-      transport: config.logPretty ? { target: 'pino-pretty', options: { singleLine: true } } : undefined,
+      transport: config.logPretty
+        ? { target: 'pino-pretty', options: { singleLine: true } }
+        : undefined,
       // Fastify assigns the id (see app.setup.ts); reuse it so both agree.
-      genReqId: (req) => (req.id ? String(req.id) : requestId(req)),
+      genReqId: (req) =>
+        typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : requestId(req),
       customLogLevel: (_req, res, error) =>
         error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
       // Secrets never reach the logs: no auth headers, no API keys, no tokens in SSE URLs.
       serializers: {
-        req: (req: { id: string; method: string; url: string; headers: Record<string, unknown> }) => ({
+        req: (req: {
+          id: string;
+          method: string;
+          url: string;
+          headers: Record<string, unknown>;
+        }) => ({
           id: req.id,
           method: req.method,
           url: redactTokens(req.url),

@@ -27,7 +27,9 @@ async function bootstrap(): Promise<void> {
   await prepareDatabase(config);
 
   if (config.role === 'worker') {
-    const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), { bufferLogs: true });
+    const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
+      bufferLogs: true,
+    });
     app.useLogger(app.get(PinoLogger));
     app.enableShutdownHooks();
     installShutdownDeadline(config);

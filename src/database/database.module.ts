@@ -7,7 +7,11 @@ import { typeOrmOptions } from './typeorm-options.js';
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [AppConfig],
-      useFactory: (config: AppConfig) => ({ ...typeOrmOptions(config), retryAttempts: 3, retryDelay: 1000 }),
+      useFactory: (config: AppConfig) => ({
+        ...typeOrmOptions(config),
+        retryAttempts: 3,
+        retryDelay: 1000,
+      }),
     }),
   ],
 })

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { JwtService } from '@nestjs/jwt';
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, createUser, type TestApp } from '../utils/test-app.js';
 
@@ -9,14 +10,22 @@ describe('Auth', () => {
 
   beforeAll(async () => {
     t = await createTestApp({
-      env: { ADMIN_EMAIL: adminEmail, ADMIN_PASSWORD: 'bootstrap-admin-pass', JWT_SECRET: 'a-test-secret-of-enough-length' },
+      env: {
+        ADMIN_EMAIL: adminEmail,
+        ADMIN_PASSWORD: 'bootstrap-admin-pass',
+        JWT_SECRET: 'a-test-secret-of-enough-length',
+      },
     });
   });
   afterAll(() => t.close());
 
   it('registers a user and answers 201 with the user and a working token', async () => {
     const email = `Ana-${randomUUID()}@Example.com`;
-    const res = await t.http.post('/api/auth/register', { email, password: 'password123', name: 'Ana' });
+    const res = await t.http.post('/api/auth/register', {
+      email,
+      password: 'password123',
+      name: 'Ana',
+    });
     expect(res.status).toBe(201);
     expect(res.body.user).toMatchObject({ email: email.toLowerCase(), name: 'Ana', role: 'user' });
     expect(res.body.user.created_at).toMatch(/^\d{4}-\d{2}-\d{2}T.*Z$/);
@@ -28,20 +37,28 @@ describe('Auth', () => {
 
   it('stores the password hashed with argon2, never in clear', async () => {
     const user = await createUser(t);
-    const [row] = await t.app.get((await import('typeorm')).DataSource).query('SELECT password_hash FROM users WHERE id = $1', [user.id]);
+    const [row] = await t.app
+      .get(DataSource)
+      .query('SELECT password_hash FROM users WHERE id = $1', [user.id]);
     expect(row.password_hash).toMatch(/^\$argon2id\$/);
     expect(row.password_hash).not.toContain(user.password);
   });
 
   it('answers 409 when the email is already registered, whatever its case', async () => {
     const user = await createUser(t);
-    const res = await t.http.post('/api/auth/register', { email: user.email.toUpperCase(), password: 'password123' });
+    const res = await t.http.post('/api/auth/register', {
+      email: user.email.toUpperCase(),
+      password: 'password123',
+    });
     expect(res.status).toBe(409);
     expect(res.body).toMatchObject({ statusCode: 409, error: 'Conflict' });
   });
 
   it('answers 422 naming every bad field of a weak registration', async () => {
-    const res = await t.http.post('/api/auth/register', { email: 'not-an-email', password: 'short' });
+    const res = await t.http.post('/api/auth/register', {
+      email: 'not-an-email',
+      password: 'short',
+    });
     expect(res.status).toBe(422);
     expect(res.body.error).toBe('Unprocessable Entity');
     const messages = (res.body.message as string[]).join('\n');
@@ -53,11 +70,21 @@ describe('Auth', () => {
     const user = await createUser(t);
     const ok = await t.http.post('/api/auth/login', { email: user.email, password: user.password });
     expect(ok.status).toBe(200);
-    expect(ok.body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, user: { id: user.id } });
-    const bad = await t.http.post('/api/auth/login', { email: user.email, password: 'wrong-password' });
+    expect(ok.body).toMatchObject({
+      token_type: 'Bearer',
+      expires_in: 3600,
+      user: { id: user.id },
+    });
+    const bad = await t.http.post('/api/auth/login', {
+      email: user.email,
+      password: 'wrong-password',
+    });
     expect(bad.status).toBe(401);
     expect(bad.body.message).toBe('Invalid email or password');
-    const unknown = await t.http.post('/api/auth/login', { email: `nobody-${randomUUID()}@x.io`, password: 'whatever1' });
+    const unknown = await t.http.post('/api/auth/login', {
+      email: `nobody-${randomUUID()}@x.io`,
+      password: 'whatever1',
+    });
     expect(unknown.status).toBe(401);
   });
 
@@ -71,7 +98,11 @@ describe('Auth', () => {
     it('answers 401 for an expired token', async () => {
       const user = await createUser(t);
       const jwt = new JwtService({ secret: t.config.auth.jwtSecret });
-      const expired = await jwt.signAsync({ sub: user.id, role: 'user', exp: Math.floor(Date.now() / 1000) - 10 });
+      const expired = await jwt.signAsync({
+        sub: user.id,
+        role: 'user',
+        exp: Math.floor(Date.now() / 1000) - 10,
+      });
       const res = await t.http.get('/api/auth/me', expired);
       expect(res.status).toBe(401);
       expect(res.body.message).toMatch(/expired/i);
@@ -80,10 +111,17 @@ describe('Auth', () => {
     it('answers 401 for a tampered token', async () => {
       const user = await createUser(t);
       const [header, payload, signature] = user.token.split('.');
-      const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString());
-      const forged = Buffer.from(JSON.stringify({ ...claims, role: 'admin' })).toString('base64url');
-      expect((await t.http.get('/api/auth/me', `${header}.${forged}.${signature}`)).status).toBe(401);
-      const otherKey = await new JwtService({ secret: 'some-other-secret-entirely' }).signAsync({ sub: user.id, role: 'admin' });
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+      const forged = Buffer.from(JSON.stringify({ ...claims, role: 'admin' })).toString(
+        'base64url',
+      );
+      expect((await t.http.get('/api/auth/me', `${header}.${forged}.${signature}`)).status).toBe(
+        401,
+      );
+      const otherKey = await new JwtService({ secret: 'some-other-secret-entirely' }).signAsync({
+        sub: user.id,
+        role: 'admin',
+      });
       expect((await t.http.get('/api/auth/me', otherKey)).status).toBe(401);
     });
 
@@ -95,14 +133,20 @@ describe('Auth', () => {
 
   describe('admin', () => {
     it('creates the first admin from ADMIN_EMAIL / ADMIN_PASSWORD, once', async () => {
-      const login = await t.http.post('/api/auth/login', { email: adminEmail, password: 'bootstrap-admin-pass' });
+      const login = await t.http.post('/api/auth/login', {
+        email: adminEmail,
+        password: 'bootstrap-admin-pass',
+      });
       expect(login.status).toBe(200);
       expect(login.body.user.role).toBe('admin');
       // A second process starting with the same settings changes nothing.
-      const again = await createTestApp({ env: { ADMIN_EMAIL: adminEmail, ADMIN_PASSWORD: 'bootstrap-admin-pass' } });
+      const again = await createTestApp({
+        env: { ADMIN_EMAIL: adminEmail, ADMIN_PASSWORD: 'bootstrap-admin-pass' },
+      });
       await again.close();
-      const { DataSource } = await import('typeorm');
-      const rows = await t.app.get(DataSource).query('SELECT count(*)::int AS n FROM users WHERE email = $1', [adminEmail]);
+      const rows = await t.app
+        .get(DataSource)
+        .query('SELECT count(*)::int AS n FROM users WHERE email = $1', [adminEmail]);
       expect(rows[0].n).toBe(1);
     });
 
@@ -124,7 +168,11 @@ describe('Auth', () => {
       expect(page.body.meta.total).toBeGreaterThanOrEqual(2);
 
       expect((await t.http.get('/api/admin/users', user.token)).status).toBe(403);
-      const changed = await t.http.patch(`/api/admin/users/${user.id}`, { role: 'admin' }, admin.token);
+      const changed = await t.http.patch(
+        `/api/admin/users/${user.id}`,
+        { role: 'admin' },
+        admin.token,
+      );
       expect(changed.status).toBe(200);
       expect(changed.body.role).toBe('admin');
       expect((await t.http.get('/api/admin/users', user.token)).status).toBe(200);
@@ -133,9 +181,17 @@ describe('Auth', () => {
     it('rejects an unknown role with 422 and an unknown user with 404', async () => {
       const admin = await createUser(t, 'admin');
       const user = await createUser(t);
-      const bad = await t.http.patch(`/api/admin/users/${user.id}`, { role: 'superuser' }, admin.token);
+      const bad = await t.http.patch(
+        `/api/admin/users/${user.id}`,
+        { role: 'superuser' },
+        admin.token,
+      );
       expect(bad.status).toBe(422);
-      const missing = await t.http.patch(`/api/admin/users/${randomUUID()}`, { role: 'premium' }, admin.token);
+      const missing = await t.http.patch(
+        `/api/admin/users/${randomUUID()}`,
+        { role: 'premium' },
+        admin.token,
+      );
       expect(missing.status).toBe(404);
     });
 
@@ -151,16 +207,25 @@ describe('Auth', () => {
     const user = await createUser(t);
     const statuses: number[] = [];
     for (let i = 0; i < t.config.auth.loginThrottle.limit + 2; i++) {
-      statuses.push((await t.http.post('/api/auth/login', { email: user.email, password: 'wrong-password' })).status);
+      statuses.push(
+        (await t.http.post('/api/auth/login', { email: user.email, password: 'wrong-password' }))
+          .status,
+      );
     }
     expect(statuses.slice(0, t.config.auth.loginThrottle.limit).every((s) => s === 401)).toBe(true);
     expect(statuses.at(-1)).toBe(429);
     // Even the right password is refused while blocked…
-    const blocked = await t.http.post('/api/auth/login', { email: user.email, password: user.password });
+    const blocked = await t.http.post('/api/auth/login', {
+      email: user.email,
+      password: user.password,
+    });
     expect(blocked.status).toBe(429);
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
     // …but another account from the same IP is not affected.
     const other = await createUser(t);
-    expect((await t.http.post('/api/auth/login', { email: other.email, password: other.password })).status).toBe(200);
+    expect(
+      (await t.http.post('/api/auth/login', { email: other.email, password: other.password }))
+        .status,
+    ).toBe(200);
   });
 });

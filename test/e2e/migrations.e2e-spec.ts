@@ -29,20 +29,25 @@ describe('migrations', () => {
     // Running again (a second process starting) finds nothing to do.
     expect(await runMigrations({ database: { url, poolSize: 1 } })).toEqual([]);
 
-    const ds = await new DataSource(typeOrmOptions({ database: { url, poolSize: 1 } })).initialize();
+    const ds = await new DataSource(
+      typeOrmOptions({ database: { url, poolSize: 1 } }),
+    ).initialize();
     try {
       const tables = async () =>
-        (await ds.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)).map(
-          (r: { tablename: string }) => r.tablename,
-        );
+        (
+          await ds.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)
+        ).map((r: { tablename: string }) => r.tablename);
       expect(await tables()).toContain('users');
       // The entities match the schema the migrations built: no pending changes.
       const pending = await ds.driver.createSchemaBuilder().log();
       expect(pending.upQueries.map((q) => q.query)).toEqual([]);
 
-      for (let i = 0; i < MIGRATIONS.length; i++) await ds.undoLastMigration({ transaction: 'each' });
+      for (let i = 0; i < MIGRATIONS.length; i++)
+        await ds.undoLastMigration({ transaction: 'each' });
       expect(await tables()).toEqual(['migrations']);
-      const types = await ds.query(`SELECT typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = 'public' AND t.typtype = 'e'`);
+      const types = await ds.query(
+        `SELECT typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = 'public' AND t.typtype = 'e'`,
+      );
       expect(types).toEqual([]);
     } finally {
       await ds.destroy();

@@ -28,7 +28,10 @@ describe('HTTP platform', () => {
   });
 
   it('answers a body over the configured limit with 413', async () => {
-    const res = await t.http.post('/api/auth/register', { email: 'x@example.com', password: 'p'.repeat(5000) });
+    const res = await t.http.post('/api/auth/register', {
+      email: 'x@example.com',
+      password: 'p'.repeat(5000),
+    });
     expect(res.status).toBe(413);
     expect(res.body).toMatchObject({ statusCode: 413, error: 'Payload Too Large' });
   });
@@ -42,7 +45,9 @@ describe('HTTP platform', () => {
   it('returns a request id on every response, echoing a sane incoming one', async () => {
     const echoed = await t.http.get('/api/health', undefined, { 'x-request-id': 'trace-abc.123' });
     expect(echoed.headers.get('x-request-id')).toBe('trace-abc.123');
-    const fresh = await t.http.get('/api/health', undefined, { 'x-request-id': 'bad id with spaces' });
+    const fresh = await t.http.get('/api/health', undefined, {
+      'x-request-id': 'bad id with spaces',
+    });
     expect(fresh.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
@@ -58,8 +63,19 @@ describe('HTTP platform', () => {
     expect(String(ui.body)).toContain('swagger');
     const doc = await t.http.get('/api/docs-json');
     expect(doc.status).toBe(200);
-    expect(doc.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
-    for (const path of ['/api/auth/register', '/api/auth/login', '/api/auth/me', '/api/admin/users', '/api/admin/users/{id}', '/api/rate-limit/status', '/api/health']) {
+    expect(doc.body.components.securitySchemes.bearer).toMatchObject({
+      type: 'http',
+      scheme: 'bearer',
+    });
+    for (const path of [
+      '/api/auth/register',
+      '/api/auth/login',
+      '/api/auth/me',
+      '/api/admin/users',
+      '/api/admin/users/{id}',
+      '/api/rate-limit/status',
+      '/api/health',
+    ]) {
       expect(Object.keys(doc.body.paths)).toContain(path);
     }
     const register = doc.body.components.schemas.RegisterDto;
@@ -71,12 +87,18 @@ describe('HTTP platform', () => {
   it('reports database and Redis up on /api/health', async () => {
     const res = await t.http.get('/api/health');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'ok', info: { database: { status: 'up' }, redis: { status: 'up' } } });
+    expect(res.body).toMatchObject({
+      status: 'ok',
+      info: { database: { status: 'up' }, redis: { status: 'up' } },
+    });
   });
 
   it('keeps a user it answered 201 for', async () => {
     const user = await createUser(t);
-    const login = await t.http.post('/api/auth/login', { email: user.email, password: user.password });
+    const login = await t.http.post('/api/auth/login', {
+      email: user.email,
+      password: user.password,
+    });
     expect(login.status).toBe(200);
   });
 });
@@ -94,10 +116,15 @@ describe('Health when Redis is unreachable', () => {
       expect(down.body.details.redis.status).toBe('down');
       expect(down.body.details.database.status).toBe('up');
       // A costly request that needs Redis answers 503, not 500, while it is down.
-      const user = await t.http.post('/api/auth/login', { email: 'x@example.com', password: 'whatever1' });
+      const user = await t.http.post('/api/auth/login', {
+        email: 'x@example.com',
+        password: 'whatever1',
+      });
       expect(user.status).toBe(503);
       await proxy.start(port);
-      await waitFor(async () => (await t.http.get('/api/health')).status === 200, { what: 'redis to come back' });
+      await waitFor(async () => (await t.http.get('/api/health')).status === 200, {
+        what: 'redis to come back',
+      });
     } finally {
       await proxy.stop();
       await t.close();

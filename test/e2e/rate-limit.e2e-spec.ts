@@ -58,13 +58,17 @@ describe('RateLimit: per-role hourly quotas', () => {
   it('shares one counter between two app instances, letting exactly 10 through under concurrency', async () => {
     const user = await createUser(a);
     const results = await Promise.all(
-      Array.from({ length: 24 }, (_, i) => (i % 2 ? a : b).http.post('/api/test-quota', {}, user.token)),
+      Array.from({ length: 24 }, (_, i) =>
+        (i % 2 ? a : b).http.post('/api/test-quota', {}, user.token),
+      ),
     );
     const statuses = results.map((r) => r.status);
     expect(statuses.filter((s) => s === 202)).toHaveLength(10);
     expect(statuses.filter((s) => s === 429)).toHaveLength(14);
     const status = await b.http.get('/api/rate-limit/status', user.token);
-    expect(status.body.buckets.find((x: { bucket: string }) => x.bucket === 'scraper')).toMatchObject({
+    expect(
+      status.body.buckets.find((x: { bucket: string }) => x.bucket === 'scraper'),
+    ).toMatchObject({
       limit: 10,
       used: 10,
       remaining: 0,
@@ -85,7 +89,9 @@ describe('RateLimit: per-role hourly quotas', () => {
     const res = await a.http.get('/api/rate-limit/status', user.token);
     expect(res.status).toBe(200);
     expect(res.body.role).toBe('user');
-    const byBucket = Object.fromEntries(res.body.buckets.map((x: { bucket: string }) => [x.bucket, x]));
+    const byBucket = Object.fromEntries(
+      res.body.buckets.map((x: { bucket: string }) => [x.bucket, x]),
+    );
     expect(byBucket.scraper).toMatchObject({ limit: 10, used: 1, remaining: 9 });
     expect(byBucket.crawler).toMatchObject({ limit: 10, used: 0, remaining: 10 });
     expect(new Date(byBucket.scraper.reset_at).getUTCMinutes()).toBe(0);

@@ -9,7 +9,8 @@ declare module 'vitest' {
   }
 }
 
-const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ADMIN_URL =
+  process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** One fresh, migrated database per test run, dropped at the end: runs never see each other's rows. */
 export default async function setup(project: TestProject) {

@@ -57,7 +57,12 @@ export class HttpClient {
   async request<T = any>(
     method: string,
     path: string,
-    options: { body?: unknown; token?: string; headers?: Record<string, string>; raw?: string } = {},
+    options: {
+      body?: unknown;
+      token?: string;
+      headers?: Record<string, string>;
+      raw?: string;
+    } = {},
   ): Promise<HttpResult<T>> {
     const headers: Record<string, string> = { ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -71,7 +76,8 @@ export class HttpClient {
     const response = await fetch(`${this.baseUrl}${path}`, { method, headers, body });
     const text = await response.text();
     let parsed: unknown = text;
-    if (response.headers.get('content-type')?.includes('application/json') && text) parsed = JSON.parse(text);
+    if (response.headers.get('content-type')?.includes('application/json') && text)
+      parsed = JSON.parse(text);
     return { status: response.status, headers: response.headers, body: parsed as T };
   }
 
@@ -101,8 +107,13 @@ export interface TestUser {
 export async function createUser(testApp: TestApp, role: UserRole = 'user'): Promise<TestUser> {
   const email = `${role}-${randomUUID()}@example.com`;
   const password = 'a-long-enough-password';
-  const res = await testApp.http.post('/api/auth/register', { email, password, name: `Test ${role}` });
-  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+  const res = await testApp.http.post('/api/auth/register', {
+    email,
+    password,
+    name: `Test ${role}`,
+  });
+  if (res.status !== 201)
+    throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
   const id = res.body.user.id as string;
   if (role !== 'user') {
     await testApp.app.get(DataSource).query('UPDATE users SET role = $1 WHERE id = $2', [role, id]);
@@ -125,7 +136,9 @@ export async function waitFor<T>(
       lastError = error;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${what}${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }

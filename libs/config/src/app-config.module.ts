@@ -12,7 +12,13 @@ export class AppConfigModule {
   static forRoot(config: AppConfig): DynamicModule {
     return {
       module: AppConfigModule,
-      imports: [ConfigModule.forRoot({ ignoreEnvFile: true, isGlobal: true, load: [() => ({ app: config })] })],
+      imports: [
+        ConfigModule.forRoot({
+          ignoreEnvFile: true,
+          isGlobal: true,
+          load: [() => ({ app: config })],
+        }),
+      ],
       providers: [{ provide: AppConfig, useValue: config }],
       exports: [AppConfig],
     };

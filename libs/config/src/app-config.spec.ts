@@ -32,12 +32,23 @@ describe('loadAppConfig', () => {
   });
 
   it('lists every bad variable at once', () => {
-    const problems = problemsOf({ PORT: '-1', SCRAPER_PROVIDER: 'bing', SCRAPER_RATE_LIMIT_PER_HOUR: 'many' });
-    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['PORT', 'SCRAPER_PROVIDER', 'SCRAPER_RATE_LIMIT_PER_HOUR']);
+    const problems = problemsOf({
+      PORT: '-1',
+      SCRAPER_PROVIDER: 'bing',
+      SCRAPER_RATE_LIMIT_PER_HOUR: 'many',
+    });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual([
+      'PORT',
+      'SCRAPER_PROVIDER',
+      'SCRAPER_RATE_LIMIT_PER_HOUR',
+    ]);
   });
 
   it('refuses missing or development secrets in production', () => {
-    const problems = problemsOf({ NODE_ENV: 'production', JWT_SECRET: INSECURE_DEFAULTS.JWT_SECRET });
+    const problems = problemsOf({
+      NODE_ENV: 'production',
+      JWT_SECRET: INSECURE_DEFAULTS.JWT_SECRET,
+    });
     expect(problems.join('\n')).toMatch(/JWT_SECRET: must be set/);
     expect(problems.join('\n')).toMatch(/CRAWLER_WEBHOOK_API_KEY: must be set/);
     const { config, warnings } = loadAppConfig({
@@ -50,13 +61,19 @@ describe('loadAppConfig', () => {
   });
 
   it('requires what the chosen RunPod mode and scraper provider need', () => {
-    expect(problemsOf({ RUNPOD_MODE: 'serverless' }).join('\n')).toMatch(/RUNPOD_ENDPOINT_ID.*\n.*RUNPOD_API_KEY/);
+    expect(problemsOf({ RUNPOD_MODE: 'serverless' }).join('\n')).toMatch(
+      /RUNPOD_ENDPOINT_ID.*\n.*RUNPOD_API_KEY/,
+    );
     expect(problemsOf({ SCRAPER_PROVIDER: 'google-places' }).join()).toMatch(/GOOGLE_MAPS_API_KEY/);
     expect(problemsOf({ ADMIN_EMAIL: 'admin@example.com' }).join()).toMatch(/ADMIN_PASSWORD/);
   });
 
   it('parses durations and the user scraping quota', () => {
-    const { config } = loadAppConfig({ JWT_EXPIRES_IN: '15m', CRAWLER_JOB_TIMEOUT: '2', SCRAPER_RATE_LIMIT_PER_HOUR: '3' });
+    const { config } = loadAppConfig({
+      JWT_EXPIRES_IN: '15m',
+      CRAWLER_JOB_TIMEOUT: '2',
+      SCRAPER_RATE_LIMIT_PER_HOUR: '3',
+    });
     expect(config.auth.jwtExpiresInSeconds).toBe(900);
     expect(config.crawler.jobTimeoutMs).toBe(2000);
     expect(config.quotas.scraper.user).toBe(3);

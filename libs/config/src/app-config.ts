@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { envSchema, INSECURE_DEFAULTS, type RawEnv } from './env.schema.js';
 
 export type AppRole = 'all' | 'api' | 'worker';
@@ -68,9 +67,13 @@ export interface LoadedConfig {
 }
 
 /** Parses and validates the environment. Throws ConfigValidationError naming every bad variable. */
-export function loadAppConfig(source: NodeJS.ProcessEnv | Record<string, string | undefined>): LoadedConfig {
+export function loadAppConfig(
+  source: NodeJS.ProcessEnv | Record<string, string | undefined>,
+): LoadedConfig {
   const input = Object.fromEntries(
-    Object.entries(source).filter(([key, value]) => key in envSchema.shape && value !== undefined && value !== ''),
+    Object.entries(source).filter(
+      ([key, value]) => key in envSchema.shape && value !== undefined && value !== '',
+    ),
   );
   const parsed = envSchema.safeParse(input);
   if (!parsed.success) {
@@ -99,7 +102,8 @@ export function loadAppConfig(source: NodeJS.ProcessEnv | Record<string, string 
   const webhookApiKey = secret('CRAWLER_WEBHOOK_API_KEY');
 
   if (env.RUNPOD_MODE === 'serverless') {
-    if (!env.RUNPOD_ENDPOINT_ID) problems.push('RUNPOD_ENDPOINT_ID: required when RUNPOD_MODE=serverless');
+    if (!env.RUNPOD_ENDPOINT_ID)
+      problems.push('RUNPOD_ENDPOINT_ID: required when RUNPOD_MODE=serverless');
     if (!env.RUNPOD_API_KEY) problems.push('RUNPOD_API_KEY: required when RUNPOD_MODE=serverless');
   }
   if (env.SCRAPER_PROVIDER === 'google-places' && !env.GOOGLE_MAPS_API_KEY) {
@@ -126,11 +130,22 @@ export function loadAppConfig(source: NodeJS.ProcessEnv | Record<string, string 
       jwtExpiresInSeconds: env.JWT_EXPIRES_IN,
       adminEmail: env.ADMIN_EMAIL?.toLowerCase(),
       adminPassword: env.ADMIN_PASSWORD,
-      loginThrottle: { limit: env.LOGIN_THROTTLE_LIMIT, ttlSeconds: env.LOGIN_THROTTLE_TTL_SECONDS },
+      loginThrottle: {
+        limit: env.LOGIN_THROTTLE_LIMIT,
+        ttlSeconds: env.LOGIN_THROTTLE_TTL_SECONDS,
+      },
     },
     quotas: {
-      crawler: { user: env.CRAWLER_RATE_LIMIT_PER_HOUR, premium: env.PREMIUM_CRAWLER_RATE_LIMIT_PER_HOUR, admin: null },
-      scraper: { user: env.SCRAPER_RATE_LIMIT_PER_HOUR, premium: env.PREMIUM_SCRAPER_RATE_LIMIT_PER_HOUR, admin: null },
+      crawler: {
+        user: env.CRAWLER_RATE_LIMIT_PER_HOUR,
+        premium: env.PREMIUM_CRAWLER_RATE_LIMIT_PER_HOUR,
+        admin: null,
+      },
+      scraper: {
+        user: env.SCRAPER_RATE_LIMIT_PER_HOUR,
+        premium: env.PREMIUM_SCRAPER_RATE_LIMIT_PER_HOUR,
+        admin: null,
+      },
     },
     crawler: {
       webhookApiKey,
@@ -158,4 +173,3 @@ export function loadAppConfig(source: NodeJS.ProcessEnv | Record<string, string 
   };
   return { config, warnings };
 }
-

@@ -6,24 +6,26 @@ export const INSECURE_DEFAULTS = {
   CRAWLER_WEBHOOK_API_KEY: 'insecure-dev-webhook-key',
 } as const;
 
-const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int().min(min).max(max);
 const url = () => z.url();
 const csv = () =>
-  z
-    .string()
-    .transform((s) =>
-      s
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean),
-    );
+  z.string().transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
 
 /** Durations such as `3600`, `90s`, `15m`, `1h`, `7d`, parsed to seconds. */
 export const durationSeconds = () =>
   z.string().transform((value, ctx) => {
     const match = /^(\d+)\s*(s|m|h|d)?$/.exec(value.trim());
     if (!match) {
-      ctx.addIssue({ code: 'custom', message: 'expected seconds or a duration such as 15m, 1h, 7d' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'expected seconds or a duration such as 15m, 1h, 7d',
+      });
       return z.NEVER;
     }
     const unit = { s: 1, m: 60, h: 3600, d: 86400 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];

@@ -15,7 +15,11 @@ export class AdminUsersController {
   @ApiPaginatedResponse(UserDto)
   async list(@Query() query: PageQueryDto): Promise<Paginated<UserDto>> {
     const page = await this.users.list(query);
-    return paginate(page.data.map(UserDto.from), page.meta.total, query);
+    return paginate(
+      page.data.map((user) => UserDto.from(user)),
+      page.meta.total,
+      query,
+    );
   }
 
   @Patch(':id')

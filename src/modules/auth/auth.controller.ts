@@ -11,7 +11,13 @@ import {
 } from '@nestjs/swagger';
 import { Auth, CurrentUser, Public, ResourceNotFoundError, type AuthUser } from '@app/common';
 import { AuthService } from './auth.service.js';
-import { LoginDto, LoginResponseDto, RegisterDto, RegisterResponseDto, UserDto } from './dto/auth.dto.js';
+import {
+  LoginDto,
+  LoginResponseDto,
+  RegisterDto,
+  RegisterResponseDto,
+  UserDto,
+} from './dto/auth.dto.js';
 import { LoginThrottlerGuard } from './throttling/login-throttler.guard.js';
 import { UsersService } from './users.service.js';
 
@@ -40,7 +46,9 @@ export class AuthController {
   @ApiOperation({ summary: 'Exchange email and password for a bearer token' })
   @ApiOkResponse({ type: LoginResponseDto })
   @ApiUnauthorizedResponse({ description: 'Wrong email or password' })
-  @ApiTooManyRequestsResponse({ description: 'Too many attempts for this IP and email in a minute' })
+  @ApiTooManyRequestsResponse({
+    description: 'Too many attempts for this IP and email in a minute',
+  })
   login(@Body() dto: LoginDto): Promise<LoginResponseDto> {
     return this.auth.login(dto);
   }

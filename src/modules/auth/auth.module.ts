@@ -40,7 +40,14 @@ import { UsersService } from './users.service.js';
     }),
   ],
   controllers: [AuthController, AdminUsersController],
-  providers: [UsersService, AuthService, JwtStrategy, LoginThrottlerGuard, JwtAuthGuard, RolesGuard],
+  providers: [
+    UsersService,
+    AuthService,
+    JwtStrategy,
+    LoginThrottlerGuard,
+    JwtAuthGuard,
+    RolesGuard,
+  ],
   exports: [UsersService, JwtAuthGuard, RolesGuard],
 })
 export class AuthModule {}

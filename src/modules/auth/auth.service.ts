@@ -1,7 +1,13 @@
 import { Injectable, UnauthorizedException } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { AppConfig } from '@app/config';
-import { LoginDto, LoginResponseDto, RegisterDto, RegisterResponseDto, UserDto } from './dto/auth.dto.js';
+import {
+  LoginDto,
+  LoginResponseDto,
+  RegisterDto,
+  RegisterResponseDto,
+  UserDto,
+} from './dto/auth.dto.js';
 import type { User } from './entities/user.entity.js';
 import { UsersService } from './users.service.js';
 

@@ -35,7 +35,10 @@ export class JwtStrategy {
           algorithms: ['HS256'],
         },
         // The user is re-read on every request, so a role change or deletion takes effect at once.
-        (payload: JwtPayload, done: (error: unknown, user?: AuthUser | false, info?: unknown) => void) => {
+        (
+          payload: JwtPayload,
+          done: (error: unknown, user?: AuthUser | false, info?: unknown) => void,
+        ) => {
           users.findById(payload.sub).then(
             (user) =>
               user
@@ -54,12 +57,12 @@ export class JwtStrategy {
         'jwt',
         { session: false },
         (error: unknown, user: AuthUser | false, info: unknown) => {
-          if (error) return reject(error instanceof Error ? error : new Error(String(error)));
+          if (error) return reject(toError(error));
           if (user) return resolve({ user });
           resolve({ reason: describe(info) });
         },
       ) as (req: unknown, res: unknown, next: (error?: unknown) => void) => void;
-      middleware(req, {}, (error?: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : undefined));
+      middleware(req, {}, (error?: unknown) => (error ? reject(toError(error)) : undefined));
     });
   }
 }
@@ -71,3 +74,6 @@ function describe(info: unknown): string {
   if (info.message.startsWith('The account')) return info.message;
   return 'Invalid token';
 }
+
+const toError = (error: unknown) =>
+  error instanceof Error ? error : new Error(JSON.stringify(error));

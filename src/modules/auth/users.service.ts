@@ -3,7 +3,13 @@ import { InjectRepository } from '@nestjs/typeorm';
 import * as argon2 from 'argon2';
 import { Repository } from 'typeorm';
 import { AppConfig, type UserRole } from '@app/config';
-import { pageOffset, paginate, ResourceNotFoundError, type PageQueryDto, type Paginated } from '@app/common';
+import {
+  pageOffset,
+  paginate,
+  ResourceNotFoundError,
+  type PageQueryDto,
+  type Paginated,
+} from '@app/common';
 import { User } from './entities/user.entity.js';
 
 const UNIQUE_VIOLATION = '23505';
@@ -33,7 +39,12 @@ export class UsersService implements OnApplicationBootstrap {
     }
   }
 
-  async create(email: string, password: string, name: string | null, role: UserRole = 'user'): Promise<User> {
+  async create(
+    email: string,
+    password: string,
+    name: string | null,
+    role: UserRole = 'user',
+  ): Promise<User> {
     const passwordHash = await argon2.hash(password);
     try {
       return await this.users.save(this.users.create({ email, passwordHash, name, role }));

@@ -33,7 +33,8 @@ export class HealthController {
         this.indicators
           .check('redis')
           .attempt(async () => {
-            if ((await this.redis.client.ping()) !== 'PONG') throw new Error('unexpected PING reply');
+            if ((await this.redis.client.ping()) !== 'PONG')
+              throw new Error('unexpected PING reply');
           })
           .withTimeout(CHECK_TIMEOUT_MS),
     ]);

@@ -20,7 +20,11 @@ export class QuotaRefundInterceptor implements NestInterceptor {
     const { key } = req.quota;
     return next.handle().pipe(
       catchError((error: unknown) => {
-        this.quotas.refund(key).catch((refundError: Error) => this.logger.warn(`quota refund failed: ${refundError.message}`));
+        this.quotas
+          .refund(key)
+          .catch((refundError: Error) =>
+            this.logger.warn(`quota refund failed: ${refundError.message}`),
+          );
         return throwError(() => error);
       }),
     );

@@ -47,7 +47,12 @@ export class QuotaService {
     return this.config.quotas[bucket][role];
   }
 
-  async consume(bucket: QuotaBucket, userId: string, role: UserRole, now = Date.now()): Promise<QuotaDecision> {
+  async consume(
+    bucket: QuotaBucket,
+    userId: string,
+    role: UserRole,
+    now = Date.now(),
+  ): Promise<QuotaDecision> {
     const window = this.window(now);
     const key = this.key(bucket, userId, window.start);
     const limit = this.limitFor(bucket, role);
@@ -97,7 +102,10 @@ export class QuotaService {
   private window(now: number) {
     const start = Math.floor(now / QUOTA_WINDOW_MS) * QUOTA_WINDOW_MS;
     const end = start + QUOTA_WINDOW_MS;
-    return { start, reset: { resetSeconds: Math.max(Math.ceil((end - now) / 1000), 1), resetAt: new Date(end) } };
+    return {
+      start,
+      reset: { resetSeconds: Math.max(Math.ceil((end - now) / 1000), 1), resetAt: new Date(end) },
+    };
   }
 
   private key(bucket: QuotaBucket, userId: string, windowStart: number): string {

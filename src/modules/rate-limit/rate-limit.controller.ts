@@ -15,6 +15,6 @@ export class RateLimitController {
   @ApiOkResponse({ type: QuotaStatusDto })
   async status(@CurrentUser() user: AuthUser): Promise<QuotaStatusDto> {
     const buckets = await this.quotas.status(user.id, user.role);
-    return { role: user.role, buckets: buckets.map(QuotaBucketDto.from) };
+    return { role: user.role, buckets: buckets.map((state) => QuotaBucketDto.from(state)) };
   }
 }

@@ -4,7 +4,11 @@ const snake = (value: string) => value.replace(/([a-z0-9])([A-Z])/g, '$1_$2').to
 
 /** camelCase properties, snake_case columns: `createdAt` ↔ `created_at`. */
 export class SnakeNamingStrategy extends DefaultNamingStrategy implements NamingStrategyInterface {
-  override columnName(propertyName: string, customName: string | undefined, prefixes: string[]): string {
+  override columnName(
+    propertyName: string,
+    customName: string | undefined,
+    prefixes: string[],
+  ): string {
     return customName ?? snake([...prefixes, propertyName].join('_'));
   }
 

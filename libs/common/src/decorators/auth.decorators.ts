@@ -1,4 +1,9 @@
-import { applyDecorators, createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
+import {
+  applyDecorators,
+  createParamDecorator,
+  ExecutionContext,
+  SetMetadata,
+} from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiForbiddenResponse,
@@ -34,7 +39,9 @@ export function Auth(...roles: UserRole[]) {
     SetMetadata(ROLES_KEY, roles),
     ApiBearerAuth(),
     ApiUnauthorizedResponse({ description: 'Missing, invalid or expired token' }),
-    ...(roles.length ? [ApiForbiddenResponse({ description: `Requires role: ${roles.join(' or ')}` })] : []),
+    ...(roles.length
+      ? [ApiForbiddenResponse({ description: `Requires role: ${roles.join(' or ')}` })]
+      : []),
   );
 }
 
@@ -46,7 +53,11 @@ export function Auth(...roles: UserRole[]) {
 export function AcceptsQueryToken() {
   return applyDecorators(
     SetMetadata(QUERY_TOKEN_KEY, true),
-    ApiQuery({ name: 'access_token', required: false, description: 'JWT, for EventSource clients that cannot set headers' }),
+    ApiQuery({
+      name: 'access_token',
+      required: false,
+      description: 'JWT, for EventSource clients that cannot set headers',
+    }),
   );
 }
 
@@ -63,6 +74,8 @@ export function Quota(bucket: QuotaBucket) {
 /** Documents the webhook's `X-API-Key` security scheme. */
 export const ApiKeyAuth = () => ApiSecurity('api-key');
 
-export const CurrentUser = createParamDecorator((_data: unknown, ctx: ExecutionContext): AuthUser => {
-  return ctx.switchToHttp().getRequest<{ user: AuthUser }>().user;
-});
+export const CurrentUser = createParamDecorator(
+  (_data: unknown, ctx: ExecutionContext): AuthUser => {
+    return ctx.switchToHttp().getRequest<{ user: AuthUser }>().user;
+  },
+);

@@ -1,4 +1,11 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Logger,
+} from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyReply } from 'fastify';
 
@@ -12,11 +19,26 @@ export interface ErrorBody {
 type PassThroughBody = Record<string, unknown>;
 
 /** Errors raised by drivers when a dependency is down: answered 503, never 500. */
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P03']);
-const UNAVAILABLE_MESSAGES = [/Connection is closed/i, /max retries per request/i, /Connection terminated/i, /timeout exceeded when trying to connect/i, /Stream isn't writeable/i];
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  '57P01',
+  '57P03',
+]);
+const UNAVAILABLE_MESSAGES = [
+  /Connection is closed/i,
+  /max retries per request/i,
+  /Connection terminated/i,
+  /timeout exceeded when trying to connect/i,
+  /Stream isn't writeable/i,
+];
 
 /** Turns any error into Nest's `{statusCode, error, message}` shape. */
-export function toErrorBody(exception: unknown): ErrorBody | (PassThroughBody & { statusCode: number }) {
+export function toErrorBody(
+  exception: unknown,
+): ErrorBody | (PassThroughBody & { statusCode: number }) {
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const response = exception.getResponse();
@@ -24,7 +46,11 @@ export function toErrorBody(exception: unknown): ErrorBody | (PassThroughBody & 
     if (typeof response === 'string') return { statusCode: status, error, message: response };
     if (!('message' in response)) return { ...(response as PassThroughBody), statusCode: status };
     const body = response as Partial<ErrorBody>;
-    return { statusCode: status, error: body.error ?? error, message: body.message ?? exception.message };
+    return {
+      statusCode: status,
+      error: body.error ?? error,
+      message: body.message ?? exception.message,
+    };
   }
   const err = exception as { statusCode?: number; code?: string; message?: string } | undefined;
   // Fastify's own errors (malformed JSON, body too large, unsupported media type) carry a 4xx statusCode.
@@ -32,9 +58,10 @@ export function toErrorBody(exception: unknown): ErrorBody | (PassThroughBody & 
     return {
       statusCode: err.statusCode,
       error: STATUS_CODES[err.statusCode] ?? 'Error',
-      message: err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.message?.includes('JSON')
-        ? `Malformed JSON body: ${err.message}`
-        : (err.message ?? 'Bad request'),
+      message:
+        err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.message?.includes('JSON')
+          ? `Malformed JSON body: ${err.message}`
+          : (err.message ?? 'Bad request'),
     };
   }
   if (
@@ -59,7 +86,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
     const body = toErrorBody(exception);
     if (body.statusCode >= 500) {
-      this.logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+      this.logger.error(
+        exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
+      );
     }
     const retryAfter = (exception as { retryAfterSeconds?: number }).retryAfterSeconds;
     if (retryAfter !== undefined) void reply.header('Retry-After', String(retryAfter));

@@ -40,7 +40,9 @@ export class RedisService implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await Promise.all(
-      [...this.connections].map((connection) => connection.quit().catch(() => connection.disconnect())),
+      [...this.connections].map((connection) =>
+        connection.quit().catch(() => connection.disconnect()),
+      ),
     );
   }
 }

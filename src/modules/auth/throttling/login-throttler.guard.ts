@@ -20,7 +20,10 @@ export class LoginThrottlerGuard extends ThrottlerGuard {
     context: ExecutionContext,
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
-    context.switchToHttp().getResponse<FastifyReply>().header('Retry-After', String(detail.timeToBlockExpire));
+    context
+      .switchToHttp()
+      .getResponse<FastifyReply>()
+      .header('Retry-After', String(detail.timeToBlockExpire));
     throw new ThrottlerException(
       `Too many login attempts; try again in ${detail.timeToBlockExpire} seconds`,
     );
