@@ -20,6 +20,7 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiParam,
   ApiProduces,
   ApiQuery,
   ApiTags,
@@ -39,6 +40,7 @@ import {
   type AuthUser,
   type Paginated,
 } from '@app/common';
+import { CrawlerJobAccessGuard, type CrawlerJobRequest } from './crawler-job-access.guard.js';
 import { CrawlerWebhookGuard } from './crawler-webhook.guard.js';
 import { SSE_MAX_PENDING_CHARS } from './crawler.constants.js';
 import { CrawlerService } from './crawler.service.js';
@@ -96,6 +98,7 @@ export class CrawlerController {
 
   @Auth()
   @AcceptsQueryToken()
+  @UseGuards(CrawlerJobAccessGuard)
   @Sse('logs/:job_id', { maxPendingDataLength: SSE_MAX_PENDING_CHARS })
   @ApiOperation({
     summary: "Server-Sent Events stream of a job's log",
@@ -104,18 +107,17 @@ export class CrawlerController {
       'a `: keepalive` comment at least every 15 s; when the job ends, `event: end` with `{"status": …}`, then the stream closes.',
   })
   @ApiProduces('text/event-stream')
+  @ApiParam({ name: 'job_id', format: 'uuid' })
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this line id' })
   @ApiQuery({ name: 'last_event_id', required: false, description: 'Same as the Last-Event-ID header' })
   @ApiOkResponse({ description: 'text/event-stream' })
   @ApiNotFoundResponse({ description: 'Unknown job, or not yours' })
-  async stream(
-    @Param('job_id') jobId: string,
-    @CurrentUser() caller: AuthUser,
+  stream(
     @Headers('last-event-id') lastEventIdHeader: string | undefined,
     @Query('last_event_id') lastEventIdQuery: string | undefined,
-    @Req() req: FastifyRequest,
-  ): Promise<Observable<MessageEvent>> {
-    const job = await this.crawler.findAccessible(jobId, caller);
+    @Req() req: FastifyRequest & CrawlerJobRequest,
+  ): Observable<MessageEvent> {
+    const job = req.crawlerJob!;
     return this.logs.stream(job.id, lastEventIdOf(lastEventIdHeader, lastEventIdQuery), req.raw.socket);
   }
 

@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { QUEUE_NAMES } from '@app/common';
 import { AppConfig } from '@app/config';
 import { RunpodClient } from '@app/runpod';
+import { CrawlerJobAccessGuard } from './crawler-job-access.guard.js';
 import { CrawlerTimeoutSweeper } from './crawler-timeout.sweeper.js';
 import { CrawlerWebhookGuard } from './crawler-webhook.guard.js';
 import { CrawlerController } from './crawler.controller.js';
@@ -34,6 +35,7 @@ export class CrawlerModule {
         CrawlerLogWriter,
         CrawlerLogStream,
         CrawlerWebhookGuard,
+        CrawlerJobAccessGuard,
         { provide: RunpodClient, inject: [AppConfig], useFactory: (config: AppConfig) => new RunpodClient(config.runpod) },
         ...(options.workers ? [CrawlerDispatchProcessor, CrawlerTimeoutSweeper] : []),
       ],
