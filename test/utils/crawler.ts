@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import { DataSource } from 'typeorm';
 import { FakeRunpod, sendLines } from '../fakes/fake-runpod.js';
 import { SseClient } from './sse-client.js';
@@ -60,3 +61,25 @@ export async function storedLines(t: TestApp, jobId: string): Promise<Array<{ se
 }
 
 export { FakeRunpod, SseClient, waitFor };
+
+/** One line over a fresh connection closed after the answer (no keep-alive): 0 when the connection fails. */
+export function postLineFreshConnection(t: TestApp, jobId: string, line: string): Promise<number> {
+  const body = JSON.stringify({ job_id: jobId, message: line });
+  return new Promise((resolve) => {
+    const req = httpRequest(
+      `${t.baseUrl}/api/crawler/log`,
+      {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'x-api-key': WEBHOOK_KEY, connection: 'close', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', () => resolve(0));
+      },
+    );
+    req.on('error', () => resolve(0));
+    req.end(body);
+  });
+}

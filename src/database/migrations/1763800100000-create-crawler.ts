@@ -15,6 +15,7 @@ export class CreateCrawler1763800100000 implements MigrationInterface {
         "keywords" text[] NOT NULL,
         "domain_count" integer NOT NULL,
         "priority" integer NOT NULL,
+        "timeout_seconds" integer NOT NULL,
         "progress" smallint NOT NULL DEFAULT 0,
         "log_count" integer NOT NULL DEFAULT 0,
         "summary" jsonb,

@@ -57,7 +57,13 @@ export class CrawlerService {
   async start(dto: StartCrawlerDto, caller: AuthUser): Promise<StartCrawlerResponseDto> {
     const priority = JOB_PRIORITY[caller.role];
     const job = await this.jobs.save(
-      this.jobs.create({ userId: caller.id, keywords: dto.keywords, domainCount: dto.domain_count, priority }),
+      this.jobs.create({
+        userId: caller.id,
+        keywords: dto.keywords,
+        domainCount: dto.domain_count,
+        priority,
+        timeoutSeconds: Math.max(1, Math.round(this.config.crawler.jobTimeoutMs / 1000)),
+      }),
     );
     try {
       await this.queue.add(CRAWLER_DISPATCH_JOB, { jobId: job.id }, {
@@ -165,18 +171,19 @@ export class CrawlerService {
     return Boolean(await this.end(jobId, 'failed', reason));
   }
 
-  /** Fails running jobs not heard from within CRAWLER_JOB_TIMEOUT. Safe to run in every worker at once. */
+  /**
+   * Fails running jobs not heard from within their timeout (CRAWLER_JOB_TIMEOUT when they were
+   * created). One conditional UPDATE: safe to run in every worker at once, each job fails once.
+   */
   async failInactive(): Promise<number> {
-    const seconds = Math.max(1, Math.round(this.config.crawler.jobTimeoutMs / 1000));
     const rows = (await this.dataSource.query(
       `UPDATE crawler_jobs SET status = 'failed', finished_at = now(), updated_at = now(),
-              error = $2
-       WHERE status = 'running' AND last_activity_at < now() - make_interval(secs => $1)
-       RETURNING id, user_id, log_count`,
-      [seconds, `No activity from RunPod for ${seconds} s (CRAWLER_JOB_TIMEOUT): no log line or answer arrived in time`],
-    )) as [Array<{ id: string; user_id: string; log_count: number }>, number];
+              error = 'No activity from RunPod for ' || timeout_seconds || ' s (CRAWLER_JOB_TIMEOUT): no log line or answer arrived in time'
+       WHERE status = 'running' AND last_activity_at < now() - make_interval(secs => timeout_seconds)
+       RETURNING id, user_id, log_count, timeout_seconds`,
+    )) as [Array<{ id: string; user_id: string; log_count: number; timeout_seconds: number }>, number];
     for (const row of rows[0]) {
-      this.logger.warn(`job ${row.id} failed: inactive for ${seconds} s`);
+      this.logger.warn(`job ${row.id} failed: no activity for ${row.timeout_seconds} s`);
       this.announceEnd(row.id, row.user_id, 'failed', row.log_count, 'inactivity timeout');
     }
     return rows[0].length;

@@ -32,6 +32,10 @@ export class CrawlerJob {
   @Column({ type: 'integer' })
   priority!: number;
 
+  /** CRAWLER_JOB_TIMEOUT when it was created: it fails after this long without hearing from RunPod. */
+  @Column({ type: 'integer' })
+  timeoutSeconds!: number;
+
   @Column({ type: 'smallint', default: 0 })
   progress!: number;
 
