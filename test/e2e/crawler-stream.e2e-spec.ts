@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CrawlerLogBus } from '../../src/modules/crawler/log/crawler-log.bus.js';
+import { CrawlerLogStream } from '../../src/modules/crawler/log/crawler-log.stream.js';
 import { createUser, type TestApp, type TestUser } from '../utils/test-app.js';
 import {
   createCrawlerApp,
@@ -104,7 +106,12 @@ describe('Crawler log stream', () => {
     await waitFor(() => stream.messages.length === 1, { what: 'the line' });
     expect(stream.events).toEqual([{ id: '1', event: 'message', data: forged.replace(/\r\n/g, '\n') }]);
     expect(stream.raw).toContain('data: event: end\n');
+    // A client that goes away frees its stream and its channel listener.
+    const bus = t.app.get(CrawlerLogBus);
+    const streams = t.app.get(CrawlerLogStream);
+    expect(bus.listenerCount).toBeGreaterThan(0);
     stream.close();
+    await waitFor(() => streams.openCount === 0 && bus.listenerCount === 0, { what: 'the stream to be released' });
   });
 
   it('replays history then live lines with no gap or duplicate, and resumes after Last-Event-ID', async () => {
@@ -200,6 +207,11 @@ describe('Crawler log stream', () => {
     expect(stored.map((r) => r.message)).toEqual(lines);
     expect(stored.map((r) => r.seq)).toEqual(lines.map((_, i) => i + 1));
     expect((await jobStatus(t, jobId, user.token)).progress).toBe(99);
+    // A replay longer than one page arrives whole and in order.
+    const replay = await openStream(t, jobId, user.token);
+    await waitFor(() => replay.lines.length === 500, { what: '500 replayed lines' });
+    expect(replay.lines).toEqual(lines);
+    replay.close();
 
     const headers = { 'x-api-key': WEBHOOK_KEY };
     const tooMany = await t.http.post('/api/crawler/log', { job_id: jobId, messages: [...lines, 'one more'] }, undefined, headers);

@@ -26,14 +26,14 @@ export const LOG_WRITER_MAX_BATCH_LINES = 5_000;
 /** SSE */
 export const SSE_KEEPALIVE_MS = 15_000;
 /** History is replayed in pages of this many lines, each written only once the client's socket has drained. */
-export const SSE_REPLAY_PAGE = 1_000;
+export const SSE_REPLAY_PAGE = 200;
 /** Socket bytes buffered for a client above which replay waits. */
 export const SSE_REPLAY_HIGH_WATER_BYTES = 256 * 1024;
 /**
  * Live lines queued for a client that does not read them, before Nest drops the connection
  * (the client's EventSource reconnects with Last-Event-ID and resumes from PostgreSQL).
  */
-export const SSE_MAX_PENDING_CHARS = 1024 * 1024;
+export const SSE_MAX_PENDING_CHARS = 4 * 1024 * 1024;
 /** Live lines buffered per stream while it catches up from PostgreSQL; past this it re-reads instead. */
 export const SSE_LIVE_BUFFER_LINES = 10_000;
 
