@@ -10,6 +10,7 @@ import { AppConfig, AppConfigModule } from '@app/config';
 import { DatabaseModule } from './database/database.module.js';
 import { loggerOptions } from './logger.options.js';
 import { AuthModule } from './modules/auth/auth.module.js';
+import { CrawlerModule } from './modules/crawler/crawler.module.js';
 import { JwtAuthGuard } from './modules/auth/guards/jwt-auth.guard.js';
 import { RolesGuard } from './modules/auth/guards/roles.guard.js';
 import { HealthModule } from './modules/health/health.module.js';
@@ -46,6 +47,7 @@ export class AppModule {
         AuthModule,
         RateLimitModule,
         HealthModule,
+        CrawlerModule.forRoot({ workers: config.role !== 'api' }),
         ...(options.imports ?? []),
       ],
       providers: [

@@ -1,4 +1,6 @@
 import { User } from '../modules/auth/entities/user.entity.js';
+import { CrawlerJobLog } from '../modules/crawler/entities/crawler-job-log.entity.js';
+import { CrawlerJob } from '../modules/crawler/entities/crawler-job.entity.js';
 
 /** Every TypeORM entity of the app; each feature module adds its own here. */
-export const ENTITIES = [User];
+export const ENTITIES = [User, CrawlerJob, CrawlerJobLog];

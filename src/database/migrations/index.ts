@@ -1,4 +1,5 @@
 import { CreateUsers1763800000000 } from './1763800000000-create-users.js';
+import { CreateCrawler1763800100000 } from './1763800100000-create-crawler.js';
 
 /** Every migration, in order. A new migration file must be added here. */
-export const MIGRATIONS = [CreateUsers1763800000000];
+export const MIGRATIONS = [CreateUsers1763800000000, CreateCrawler1763800100000];

@@ -1,0 +1,151 @@
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  HttpCode,
+  HttpStatus,
+  type MessageEvent,
+  Param,
+  Post,
+  Query,
+  Req,
+  Sse,
+  UseGuards,
+} from '@nestjs/common';
+import {
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiHeader,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiProduces,
+  ApiQuery,
+  ApiTags,
+  ApiUnauthorizedResponse,
+  ApiUnprocessableEntityResponse,
+} from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import type { Observable } from 'rxjs';
+import {
+  AcceptsQueryToken,
+  ApiKeyAuth,
+  ApiPaginatedResponse,
+  Auth,
+  CurrentUser,
+  Public,
+  Quota,
+  type AuthUser,
+  type Paginated,
+} from '@app/common';
+import { CrawlerJobAccessGuard, type CrawlerJobRequest } from './crawler-job-access.guard.js';
+import { CrawlerWebhookGuard } from './crawler-webhook.guard.js';
+import { SSE_MAX_PENDING_CHARS } from './crawler.constants.js';
+import { CrawlerService } from './crawler.service.js';
+import {
+  CancelCrawlerResponseDto,
+  CrawlerJobDto,
+  CrawlerJobsQueryDto,
+  CrawlerLogDto,
+  CrawlerLogResponseDto,
+  lastEventIdOf,
+  StartCrawlerDto,
+  StartCrawlerResponseDto,
+} from './dto/crawler.dto.js';
+import { CrawlerLogStream } from './log/crawler-log.stream.js';
+import { CrawlerLogWriter } from './log/crawler-log.writer.js';
+
+@ApiTags('crawler')
+@Controller('crawler')
+export class CrawlerController {
+  constructor(
+    private readonly crawler: CrawlerService,
+    private readonly writer: CrawlerLogWriter,
+    private readonly logs: CrawlerLogStream,
+  ) {}
+
+  @Auth()
+  @Quota('crawler')
+  @Post('start')
+  @ApiOperation({ summary: 'Queue a domain-generation job: one RunPod request per keyword' })
+  @ApiCreatedResponse({ type: StartCrawlerResponseDto })
+  @ApiUnprocessableEntityResponse({ description: 'Invalid fields, each listed in message' })
+  start(@Body() dto: StartCrawlerDto, @CurrentUser() caller: AuthUser): Promise<StartCrawlerResponseDto> {
+    return this.crawler.start(dto, caller);
+  }
+
+  @Public()
+  @ApiKeyAuth()
+  @UseGuards(CrawlerWebhookGuard)
+  @Post('log')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({
+    summary: 'RunPod webhook: append log line(s) to a job',
+    description:
+      'Send `message` (one line) or `messages` (up to 500 lines, in order). Answered once the lines are durable. ' +
+      '`Progress: N%` sets progress; `[SUMMARY] {json}` sets the summary and, once every keyword sent one, completes the job. ' +
+      'Lines arriving shortly after the job ended are still stored.',
+  })
+  @ApiOkResponse({ type: CrawlerLogResponseDto })
+  @ApiUnauthorizedResponse({ description: 'Missing or wrong X-API-Key' })
+  @ApiNotFoundResponse({ description: 'Job <id> not found or already completed' })
+  async log(@Body() dto: CrawlerLogDto): Promise<CrawlerLogResponseDto> {
+    await this.writer.append(dto.job_id, dto.messages ?? [dto.message!]);
+    return { status: 'success', job_id: dto.job_id, message: 'Log message received and queued' };
+  }
+
+  @Auth()
+  @AcceptsQueryToken()
+  @UseGuards(CrawlerJobAccessGuard)
+  @Sse('logs/:job_id', { maxPendingDataLength: SSE_MAX_PENDING_CHARS })
+  @ApiOperation({
+    summary: "Server-Sent Events stream of a job's log",
+    description:
+      'Every line logged so far (or those after `Last-Event-ID`), then live lines, each a `message` event with its id; ' +
+      'a `: keepalive` comment at least every 15 s; when the job ends, `event: end` with `{"status": …}`, then the stream closes.',
+  })
+  @ApiProduces('text/event-stream')
+  @ApiParam({ name: 'job_id', format: 'uuid' })
+  @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this line id' })
+  @ApiQuery({ name: 'last_event_id', required: false, description: 'Same as the Last-Event-ID header' })
+  @ApiOkResponse({ description: 'text/event-stream' })
+  @ApiNotFoundResponse({ description: 'Unknown job, or not yours' })
+  stream(
+    @Headers('last-event-id') lastEventIdHeader: string | undefined,
+    @Query('last_event_id') lastEventIdQuery: string | undefined,
+    @Req() req: FastifyRequest & CrawlerJobRequest,
+  ): Observable<MessageEvent> {
+    const job = req.crawlerJob!;
+    return this.logs.stream(job.id, lastEventIdOf(lastEventIdHeader, lastEventIdQuery), req.raw.socket);
+  }
+
+  @Auth()
+  @Get('status/:job_id')
+  @ApiOperation({ summary: 'A job: status, progress, summary, counts and times' })
+  @ApiOkResponse({ type: CrawlerJobDto })
+  @ApiNotFoundResponse({ description: 'Unknown job, or not yours' })
+  status(@Param('job_id') jobId: string, @CurrentUser() caller: AuthUser): Promise<CrawlerJobDto> {
+    return this.crawler.status(jobId, caller);
+  }
+
+  @Auth()
+  @Post('cancel/:job_id')
+  @HttpCode(HttpStatus.OK)
+  @ApiOperation({ summary: 'Cancel a queued or running job (serverless runs are cancelled on RunPod too)' })
+  @ApiOkResponse({ type: CancelCrawlerResponseDto })
+  @ApiNotFoundResponse({ description: 'Unknown job, or not yours' })
+  @ApiConflictResponse({ description: 'The job already ended' })
+  cancel(@Param('job_id') jobId: string, @CurrentUser() caller: AuthUser): Promise<CancelCrawlerResponseDto> {
+    return this.crawler.cancel(jobId, caller);
+  }
+
+  @Auth()
+  @Get('jobs')
+  @ApiOperation({ summary: 'Your jobs (admins: everyone’s), newest first' })
+  @ApiPaginatedResponse(CrawlerJobDto)
+  jobs(@Query() query: CrawlerJobsQueryDto, @CurrentUser() caller: AuthUser): Promise<Paginated<CrawlerJobDto>> {
+    return this.crawler.list(query, caller);
+  }
+}

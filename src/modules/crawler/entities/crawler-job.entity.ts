@@ -1,0 +1,81 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+
+export const CRAWLER_JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type CrawlerJobStatus = (typeof CRAWLER_JOB_STATUSES)[number];
+export const ACTIVE_STATUSES: readonly CrawlerJobStatus[] = ['queued', 'running'];
+export const isTerminal = (status: CrawlerJobStatus) => !ACTIVE_STATUSES.includes(status);
+
+/** What the backend sent RunPod for one keyword (index in `keywords`), kept so a retry resends only the rest. */
+export interface RunpodDispatch {
+  run_id: string | null;
+  at: string;
+}
+
+@Entity('crawler_jobs')
+export class CrawlerJob {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ type: 'uuid' })
+  userId!: string;
+
+  @Column({ type: 'enum', enum: CRAWLER_JOB_STATUSES, enumName: 'crawler_job_status', default: 'queued' })
+  status!: CrawlerJobStatus;
+
+  @Column({ type: 'text', array: true })
+  keywords!: string[];
+
+  @Column({ type: 'integer' })
+  domainCount!: number;
+
+  /** Bull priority it was queued with (lower runs first). */
+  @Column({ type: 'integer' })
+  priority!: number;
+
+  /** CRAWLER_JOB_TIMEOUT when it was created: it fails after this long without hearing from RunPod. */
+  @Column({ type: 'integer' })
+  timeoutSeconds!: number;
+
+  @Column({ type: 'smallint', default: 0 })
+  progress!: number;
+
+  /** Lines logged so far; also the last line's id (ids are 1…log_count). */
+  @Column({ type: 'integer', default: 0 })
+  logCount!: number;
+
+  /** The latest `[SUMMARY]` object. */
+  @Column({ type: 'jsonb', nullable: true })
+  summary!: unknown;
+
+  /** Every `[SUMMARY]` received, one per keyword, in arrival order. */
+  @Column({ type: 'jsonb', default: () => `'[]'::jsonb` })
+  summaries!: unknown[];
+
+  @Column({ type: 'integer', default: 0 })
+  summaryCount!: number;
+
+  @Column({ type: 'jsonb', default: () => `'[]'::jsonb` })
+  domains!: unknown[];
+
+  @Column({ type: 'jsonb', default: () => `'{}'::jsonb` })
+  runpodRuns!: Record<string, RunpodDispatch>;
+
+  @Column({ type: 'text', nullable: true })
+  error!: string | null;
+
+  @CreateDateColumn({ type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ type: 'timestamptz' })
+  updatedAt!: Date;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  startedAt!: Date | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  finishedAt!: Date | null;
+
+  /** Last time RunPod was heard from (dispatch answer or log line); drives the inactivity timeout. */
+  @Column({ type: 'timestamptz', nullable: true })
+  lastActivityAt!: Date | null;
+}

@@ -1,0 +1,179 @@
+import { Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { DataSource } from 'typeorm';
+import {
+  CRAWLER_EVENTS,
+  LATE_LINE_GRACE_SECONDS,
+  LOG_WRITER_MAX_BATCH_LINES,
+  LOG_WRITER_MAX_IN_FLIGHT,
+  type CrawlerJobEvent,
+} from '../crawler.constants.js';
+import { CrawlerLogBus } from './crawler-log.bus.js';
+import { parseLineEffects } from './log-line.parser.js';
+
+export class UnknownCrawlerJobError extends NotFoundException {
+  constructor(jobId: string) {
+    super(`Job ${jobId} not found or already completed`);
+  }
+}
+
+interface Waiter {
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+interface PendingJob {
+  lines: string[];
+  waiters: Waiter[];
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * One statement per job and batch, run as its own transaction:
+ * - locks the job row and takes ids `log_count+1 … log_count+n` (gap-free, in commit order per job,
+ *   whichever process writes);
+ * - applies the batch's effects (last progress, summaries, domains) and completes the job once
+ *   every keyword sent its `[SUMMARY]`;
+ * - inserts the lines.
+ * No row comes back for an unknown job, or one that ended more than the grace period ago.
+ */
+const APPEND_SQL = `
+WITH prev AS (
+  SELECT id, status FROM crawler_jobs
+  WHERE id = $1 AND (finished_at IS NULL OR finished_at > now() - interval '${LATE_LINE_GRACE_SECONDS} seconds')
+  FOR UPDATE
+), calc AS (
+  SELECT j.id,
+         j.status IN ('queued', 'running') AS active,
+         j.status IN ('queued', 'running') AND $5::int > 0 AND j.summary_count + $5::int >= cardinality(j.keywords) AS completing
+  FROM crawler_jobs j JOIN prev ON prev.id = j.id
+), upd AS (
+  UPDATE crawler_jobs j SET
+    log_count = j.log_count + $2::int,
+    last_activity_at = CASE WHEN calc.active THEN now() ELSE j.last_activity_at END,
+    progress = CASE WHEN calc.completing THEN 100 WHEN calc.active THEN COALESCE($4::smallint, j.progress) ELSE j.progress END,
+    summary_count = CASE WHEN calc.active THEN j.summary_count + $5::int ELSE j.summary_count END,
+    summaries = CASE WHEN calc.active AND $5::int > 0 THEN j.summaries || $6::jsonb ELSE j.summaries END,
+    summary = CASE WHEN calc.active AND $5::int > 0 THEN $6::jsonb -> -1 ELSE j.summary END,
+    domains = CASE WHEN calc.active AND $7::jsonb IS NOT NULL THEN j.domains || $7::jsonb ELSE j.domains END,
+    status = CASE WHEN calc.completing THEN 'completed'::crawler_job_status ELSE j.status END,
+    finished_at = CASE WHEN calc.completing THEN now() ELSE j.finished_at END,
+    updated_at = CASE WHEN calc.active THEN now() ELSE j.updated_at END
+  FROM calc, prev
+  WHERE j.id = calc.id
+  RETURNING j.log_count, j.status, j.user_id, prev.status AS prev_status
+), ins AS (
+  INSERT INTO crawler_job_logs (job_id, seq, message)
+  SELECT $1, upd.log_count - $2::int + u.ord::int, u.message
+  FROM upd, unnest($3::text[]) WITH ORDINALITY AS u(message, ord)
+)
+SELECT log_count, status, user_id, prev_status FROM upd`;
+
+interface AppendRow {
+  log_count: number;
+  status: string;
+  user_id: string;
+  prev_status: string;
+}
+
+/**
+ * The webhook's write path. Lines are durable in PostgreSQL before the request is answered;
+ * requests that arrive while a batch is being written are grouped into the next one (group
+ * commit), so one line per request still costs a fraction of a statement. After commit the batch
+ * is published on the bus for live streams.
+ */
+@Injectable()
+export class CrawlerLogWriter {
+  private readonly logger = new Logger(CrawlerLogWriter.name);
+  private pending = new Map<string, PendingJob>();
+  private inFlight = 0;
+  private scheduled = false;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly bus: CrawlerLogBus,
+    private readonly events: EventEmitter2,
+  ) {}
+
+  /** Resolves once the lines are committed; rejects with 404 for an unknown (or long finished) job. */
+  append(jobId: string, lines: string[]): Promise<void> {
+    if (!UUID.test(jobId)) return Promise.reject(new UnknownCrawlerJobError(jobId));
+    const key = jobId.toLowerCase();
+    return new Promise<void>((resolve, reject) => {
+      let entry = this.pending.get(key);
+      if (!entry) {
+        entry = { lines: [], waiters: [] };
+        this.pending.set(key, entry);
+      }
+      for (const line of lines) entry.lines.push(line);
+      entry.waiters.push({ resolve, reject });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= LOG_WRITER_MAX_IN_FLIGHT) return;
+    this.scheduled = true;
+    // setImmediate, not a timer: requests parsed in the same turn of the event loop join this batch at no added latency.
+    setImmediate(() => {
+      this.scheduled = false;
+      if (this.pending.size === 0 || this.inFlight >= LOG_WRITER_MAX_IN_FLIGHT) return;
+      const batch = this.pending;
+      this.pending = new Map();
+      this.inFlight++;
+      void this.flush(batch).finally(() => {
+        this.inFlight--;
+        if (this.pending.size) this.schedule();
+      });
+    });
+  }
+
+  private async flush(batch: Map<string, PendingJob>): Promise<void> {
+    // Sorted so two processes writing the same jobs lock their rows in the same order.
+    const jobIds = [...batch.keys()].sort();
+    await Promise.all(jobIds.map((jobId) => this.flushJob(jobId, batch.get(jobId)!)));
+  }
+
+  private async flushJob(jobId: string, entry: PendingJob): Promise<void> {
+    try {
+      for (let start = 0; start < entry.lines.length; start += LOG_WRITER_MAX_BATCH_LINES) {
+        const lines =
+          entry.lines.length <= LOG_WRITER_MAX_BATCH_LINES
+            ? entry.lines
+            : entry.lines.slice(start, start + LOG_WRITER_MAX_BATCH_LINES);
+        await this.write(jobId, lines);
+      }
+      for (const waiter of entry.waiters) waiter.resolve();
+    } catch (error) {
+      for (const waiter of entry.waiters) waiter.reject(error);
+    }
+  }
+
+  private async write(jobId: string, lines: string[]): Promise<void> {
+    const effects = parseLineEffects(lines);
+    const summaryCount = effects.summaries.length;
+    const rows = (await this.dataSource.query(APPEND_SQL, [
+      jobId,
+      lines.length,
+      lines,
+      effects.progress,
+      summaryCount,
+      summaryCount ? JSON.stringify(effects.summaries) : null,
+      effects.domains.length ? JSON.stringify(effects.domains) : null,
+    ])) as AppendRow[];
+    const row = rows[0];
+    if (!row) throw new UnknownCrawlerJobError(jobId);
+    const last = row.log_count;
+    this.bus.publishLines(jobId, last - lines.length + 1, lines);
+    if (row.status === 'completed' && row.prev_status !== 'completed') {
+      this.logger.log(`job ${jobId} completed: every keyword sent its summary`);
+      this.bus.publishEnd(jobId, row.status, last);
+      this.events.emit(CRAWLER_EVENTS.completed, {
+        jobId,
+        userId: row.user_id,
+        status: row.status,
+      } satisfies CrawlerJobEvent);
+    }
+  }
+}
