@@ -47,6 +47,14 @@ export async function configureHttpApp(
   fastify.addHook('onRequest', async (request, reply) => {
     void reply.header('X-Request-Id', request.id);
   });
+  // Drain: `forceCloseConnections: 'idle'` only closes the sockets idle when close starts; a
+  // keep-alive socket whose request finishes later would hold the server open until its
+  // keep-alive timeout. Close such sockets as soon as they turn idle.
+  fastify.addHook('preClose', (done) => {
+    const drain = setInterval(() => fastify.server.closeIdleConnections(), 50);
+    fastify.server.once('close', () => clearInterval(drain));
+    done();
+  });
   app.enableShutdownHooks();
 
   await app.register(helmet, {

@@ -7,8 +7,15 @@ createServer((req, res) => {
   req.on('data', (chunk: Buffer) => chunks.push(chunk));
   req.on('end', () => {
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { job_id: string };
-    const text = JSON.stringify({ status: 'success', job_id: body.job_id, message: 'Log message received and queued' });
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+    const text = JSON.stringify({
+      status: 'success',
+      job_id: body.job_id,
+      message: 'Log message received and queued',
+    });
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+    });
     res.end(text);
   });
 }).listen(port, '127.0.0.1', () => process.send?.('ready'));

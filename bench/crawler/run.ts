@@ -26,7 +26,8 @@ const arg = (name: string, fallback: number) => {
 };
 const DURATION = arg('duration', 10);
 const LATENCY_SECONDS = arg('latency-seconds', 10);
-const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ADMIN_URL =
+  process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DB_NAME = 'gm_bench';
 const DB_URL = ADMIN_URL.replace(/\/[^/]*$/, `/${DB_NAME}`);
 const KEY = 'bench-webhook-key-0123456789';
@@ -54,7 +55,8 @@ function buildIfNeeded(): void {
   const stale =
     !existsSync(main) ||
     !existsSync(join(ROOT, 'dist/bench/crawler/raw-server.js')) ||
-    Math.max(newestMtime(join(ROOT, 'src')), newestMtime(join(ROOT, 'libs'))) > statSync(main).mtimeMs;
+    Math.max(newestMtime(join(ROOT, 'src')), newestMtime(join(ROOT, 'libs'))) >
+      statSync(main).mtimeMs;
   if (stale) {
     console.log('building (dist is missing or older than src)…');
     execSync('npx nest build', { cwd: ROOT, stdio: 'inherit' });
@@ -103,7 +105,9 @@ async function waitForHttp(url: string, timeoutMs = 30_000): Promise<void> {
 }
 
 function startRaw(): Promise<ChildProcess> {
-  const child = fork(join(ROOT, 'dist/bench/crawler/raw-server.js'), [String(RAW_PORT)], { stdio: 'inherit' });
+  const child = fork(join(ROOT, 'dist/bench/crawler/raw-server.js'), [String(RAW_PORT)], {
+    stdio: 'inherit',
+  });
   children.push(child);
   return new Promise((resolve) => child.once('message', () => resolve(child)));
 }
@@ -173,7 +177,13 @@ async function ingest(
             const body =
               linesPerRequest === 1
                 ? { job_id: jobId ?? randomUUID(), message: `[INFO] ${base}` }
-                : { job_id: jobId, messages: Array.from({ length: linesPerRequest }, (_, i) => `[INFO] ${base}.${i}`) };
+                : {
+                    job_id: jobId,
+                    messages: Array.from(
+                      { length: linesPerRequest },
+                      (_, i) => `[INFO] ${base}.${i}`,
+                    ),
+                  };
             return { ...req, body: JSON.stringify(body) };
           },
         },
@@ -201,14 +211,17 @@ async function latencyRun(db: pg.Client, userId: string, token: string): Promise
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
     sentAt.set(i, performance.now());
     inflight.push(
-      post(agent, PORTS[i % 2], JSON.stringify({ job_id: jobId, message: `lat ${i}` })).then((status) => {
-        if (status !== 200) non2xx++;
-      }),
+      post(agent, PORTS[i % 2], JSON.stringify({ job_id: jobId, message: `lat ${i}` })).then(
+        (status) => {
+          if (status !== 200) non2xx++;
+        },
+      ),
     );
   }
   await Promise.all(inflight);
   const deadline = Date.now() + 10_000;
-  while (subscribers.some((s) => s.count < total) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (subscribers.some((s) => s.count < total) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
   const latencies: number[] = [];
   let lost = 0;
   let duplicated = 0;
@@ -227,7 +240,8 @@ async function latencyRun(db: pg.Client, userId: string, token: string): Promise
     lost += total - seen.size;
   }
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) => Number(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))].toFixed(2));
+  const pct = (p: number) =>
+    Number(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))].toFixed(2));
   agent.destroy();
   return {
     name: `webhook → SSE, 10 subscribers on 2 processes, 500 lines/s`,
@@ -245,8 +259,18 @@ async function latencyRun(db: pg.Client, userId: string, token: string): Promise
 function post(agent: Agent, port: number, body: string): Promise<number> {
   return new Promise((resolve) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port, path: '/api/crawler/log', method: 'POST', agent,
-        headers: { 'content-type': 'application/json', 'x-api-key': KEY, 'content-length': Buffer.byteLength(body) } },
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/api/crawler/log',
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          'x-api-key': KEY,
+          'content-length': Buffer.byteLength(body),
+        },
+      },
       (res) => {
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
@@ -263,7 +287,12 @@ function subscribe(port: number, jobId: string, token: string) {
   let markReady!: () => void;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   const req = httpRequest(
-    { host: '127.0.0.1', port, path: `/api/crawler/logs/${jobId}`, headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' } },
+    {
+      host: '127.0.0.1',
+      port,
+      path: `/api/crawler/logs/${jobId}`,
+      headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+    },
     (res) => {
       res.setEncoding('utf8');
       markReady();
@@ -282,7 +311,14 @@ function subscribe(port: number, jobId: string, token: string) {
     },
   );
   req.end();
-  return { ready, events, get count() { return events.length; }, close: () => req.destroy() };
+  return {
+    ready,
+    events,
+    get count() {
+      return events.length;
+    },
+    close: () => req.destroy(),
+  };
 }
 
 async function main(): Promise<void> {
@@ -301,13 +337,27 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   // Warm-up (JIT, pools), not reported.
   const warmJob = await newJob(db, userId);
-  await autocannon({ url: `http://127.0.0.1:${PORTS[0]}/api/crawler/log`, method: 'POST', connections: 16, duration: 2,
-    headers: { 'content-type': 'application/json', 'x-api-key': KEY }, body: JSON.stringify({ job_id: warmJob, message: 'warm' }) });
+  await autocannon({
+    url: `http://127.0.0.1:${PORTS[0]}/api/crawler/log`,
+    method: 'POST',
+    connections: 16,
+    duration: 2,
+    headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+    body: JSON.stringify({ job_id: warmJob, message: 'warm' }),
+  });
 
   const raw = await ingest('raw', [RAW_PORT], randomUUID(), 1, 64);
   const rawRate = raw.result[0].requests.average;
-  rows.push({ name: 'raw node:http ceiling, 1 line/request, 64 conns', rate: Math.round(rawRate), unit: 'req/s',
-    p50: raw.result[0].latency.p50, p99: raw.result[0].latency.p99, non2xx: raw.result[0].non2xx, lost: 0, duplicated: 0 });
+  rows.push({
+    name: 'raw node:http ceiling, 1 line/request, 64 conns',
+    rate: Math.round(rawRate),
+    unit: 'req/s',
+    p50: raw.result[0].latency.p50,
+    p99: raw.result[0].latency.p99,
+    non2xx: raw.result[0].non2xx,
+    lost: 0,
+    duplicated: 0,
+  });
 
   for (const targets of [[PORTS[0]], PORTS]) {
     const jobId = await newJob(db, userId);
@@ -316,10 +366,14 @@ async function main(): Promise<void> {
     const rate = run.result.reduce((sum, r) => sum + r.requests.average, 0);
     rows.push({
       name: `webhook, 1 line/request, 64 conns, ${targets.length} API process(es)`,
-      rate: Math.round(rate), unit: 'lines/s', ratio: `${((rate / rawRate) * 100).toFixed(0)}% of raw`,
-      p50: run.result[0].latency.p50, p99: run.result[0].latency.p99,
+      rate: Math.round(rate),
+      unit: 'lines/s',
+      ratio: `${((rate / rawRate) * 100).toFixed(0)}% of raw`,
+      p50: run.result[0].latency.p50,
+      p99: run.result[0].latency.p99,
       non2xx: run.result.reduce((s, r) => s + r.non2xx + r.errors, 0),
-      lost: Math.max(0, run.acked - stored.distinct_n), duplicated: stored.n - stored.distinct_n,
+      lost: Math.max(0, run.acked - stored.distinct_n),
+      duplicated: stored.n - stored.distinct_n,
       note: `ids 1..${stored.max_seq} for ${stored.n} lines`,
     });
   }
@@ -331,10 +385,13 @@ async function main(): Promise<void> {
     const rate = run.result.reduce((sum, r) => sum + r.requests.average, 0) * 500;
     rows.push({
       name: 'webhook, batches of 500 lines, 16 conns, 2 API processes',
-      rate: Math.round(rate), unit: 'lines/s',
-      p50: run.result[0].latency.p50, p99: run.result[0].latency.p99,
+      rate: Math.round(rate),
+      unit: 'lines/s',
+      p50: run.result[0].latency.p50,
+      p99: run.result[0].latency.p99,
       non2xx: run.result.reduce((s, r) => s + r.non2xx + r.errors, 0),
-      lost: Math.max(0, run.acked - stored.distinct_n), duplicated: stored.n - stored.distinct_n,
+      lost: Math.max(0, run.acked - stored.distinct_n),
+      duplicated: stored.n - stored.distinct_n,
       note: `ids 1..${stored.max_seq} for ${stored.n} lines`,
     });
   }
@@ -343,13 +400,35 @@ async function main(): Promise<void> {
   await db.end();
 
   const loadAfter = load();
-  console.log(`\nCrawler benchmark (${DURATION} s per run; loadavg before ${loadBefore} / after ${loadAfter})`);
-  console.table(rows.map((r) => ({
-    run: r.name, rate: `${r.rate} ${r.unit}`, vs_raw: r.ratio ?? '', 'p50 ms': r.p50 ?? '', 'p99 ms': r.p99 ?? '',
-    'non-2xx': r.non2xx, lost: r.lost, dup: r.duplicated, note: r.note ?? '' })));
+  console.log(
+    `\nCrawler benchmark (${DURATION} s per run; loadavg before ${loadBefore} / after ${loadAfter})`,
+  );
+  console.table(
+    rows.map((r) => ({
+      run: r.name,
+      rate: `${r.rate} ${r.unit}`,
+      vs_raw: r.ratio ?? '',
+      'p50 ms': r.p50 ?? '',
+      'p99 ms': r.p99 ?? '',
+      'non-2xx': r.non2xx,
+      lost: r.lost,
+      dup: r.duplicated,
+      note: r.note ?? '',
+    })),
+  );
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  const file = join(ROOT, `bench/results/crawler-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ at: new Date().toISOString(), durationSeconds: DURATION, loadBefore, loadAfter, rows }, null, 2));
+  const file = join(
+    ROOT,
+    `bench/results/crawler-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
+  );
+  writeFileSync(
+    file,
+    JSON.stringify(
+      { at: new Date().toISOString(), durationSeconds: DURATION, loadBefore, loadAfter, rows },
+      null,
+      2,
+    ),
+  );
   console.log(`results written to ${file}`);
 }
 

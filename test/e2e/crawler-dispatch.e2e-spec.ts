@@ -35,7 +35,9 @@ describe('Crawler dispatch to RunPod (pod mode)', () => {
     fake.failNext = 2;
     fake.failStatus = 503;
     const jobId = await startJob(t, user, ['retry me'], 2);
-    await waitFor(async () => (await queueOf(t).getJob(jobId))?.finishedOn, { what: 'the Bull job to finish' });
+    await waitFor(async () => (await queueOf(t).getJob(jobId))?.finishedOn, {
+      what: 'the Bull job to finish',
+    });
     const bullJob = (await queueOf(t).getJob(jobId))!;
     expect(await bullJob.getState()).toBe('completed');
     expect(bullJob.attemptsMade).toBe(2);
@@ -66,7 +68,9 @@ describe('Crawler dispatch to RunPod (pod mode)', () => {
       const jobId = await startJob(t, user, ['bad request']);
       const status = await waitForStatus(t, jobId, user.token, 'failed');
       expect(status.error).toMatch(/not retried.*400/);
-      await waitFor(async () => (await queueOf(t).getJob(jobId))?.finishedOn, { what: 'the Bull job to finish' });
+      await waitFor(async () => (await queueOf(t).getJob(jobId))?.finishedOn, {
+        what: 'the Bull job to finish',
+      });
       expect(requestsFor(jobId)).toHaveLength(1);
     } finally {
       fake.failAlways = null;
@@ -76,13 +80,20 @@ describe('Crawler dispatch to RunPod (pod mode)', () => {
   it('sends one request per keyword and answers 409 to cancelling a finished job', async () => {
     const jobId = await startJob(t, user, ['one', 'two'], 4);
     await waitFor(() => requestsFor(jobId).length === 2, { what: 'two dispatches' });
-    expect(requestsFor(jobId).map((r) => r.body).sort((a, b) => a.data.localeCompare(b.data))).toEqual([
+    expect(
+      requestsFor(jobId)
+        .map((r) => r.body)
+        .sort((a, b) => a.data.localeCompare(b.data)),
+    ).toEqual([
       { data: 'one', num_domains: 4, job_id: jobId },
       { data: 'two', num_domains: 4, job_id: jobId },
     ]);
     // One summary is not enough for two keywords.
     expect(await postLines(t, jobId, ['[SUMMARY] {"keyword":"one","status":"success"}'])).toBe(200);
-    expect((await waitForStatus(t, jobId, user.token, 'running')).summary).toEqual({ keyword: 'one', status: 'success' });
+    expect((await waitForStatus(t, jobId, user.token, 'running')).summary).toEqual({
+      keyword: 'one',
+      status: 'success',
+    });
     expect(await postLines(t, jobId, ['[SUMMARY] {"keyword":"two","status":"success"}'])).toBe(200);
     const done = await waitForStatus(t, jobId, user.token, 'completed');
     expect(done.summaries).toHaveLength(2);
@@ -97,11 +108,19 @@ describe('Crawler dispatch to RunPod (pod mode)', () => {
   it('answers the 11th start of the hour with 429 and Retry-After', async () => {
     const quotaUser = await createUser(t);
     for (let i = 0; i < 10; i++) {
-      const res = await t.http.post('/api/crawler/start', { domain_count: 1, keywords: [`q${i}`] }, quotaUser.token);
+      const res = await t.http.post(
+        '/api/crawler/start',
+        { domain_count: 1, keywords: [`q${i}`] },
+        quotaUser.token,
+      );
       expect(res.status).toBe(201);
       expect(res.headers.get('x-ratelimit-remaining')).toBe(String(9 - i));
     }
-    const over = await t.http.post('/api/crawler/start', { domain_count: 1, keywords: ['q10'] }, quotaUser.token);
+    const over = await t.http.post(
+      '/api/crawler/start',
+      { domain_count: 1, keywords: ['q10'] },
+      quotaUser.token,
+    );
     expect(over.status).toBe(429);
     expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(over.body.message).toMatch(/crawler quota/);
@@ -144,11 +163,21 @@ describe('Crawler queue (API-only process, then a worker)', () => {
     const first = await startJob(api, user, ['user first']);
     const second = await startJob(api, user, ['user second']);
     const urgent = await startJob(api, admin, ['admin later']);
-    const worker = await createCrawlerApp(fake, { REDIS_KEY_PREFIX: prefix, CRAWLER_CONCURRENCY: '1' });
+    const worker = await createCrawlerApp(fake, {
+      REDIS_KEY_PREFIX: prefix,
+      CRAWLER_CONCURRENCY: '1',
+    });
     try {
       const ids = [first, second, urgent];
-      await waitFor(() => fake.jobRequests.filter((r) => ids.includes(r.body.job_id)).length === 3, { what: 'three dispatches' });
-      expect(fake.jobRequests.map((r) => r.body.job_id).filter((id) => ids.includes(id))).toEqual([urgent, first, second]);
+      await waitFor(
+        () => fake.jobRequests.filter((r) => ids.includes(r.body.job_id)).length === 3,
+        { what: 'three dispatches' },
+      );
+      expect(fake.jobRequests.map((r) => r.body.job_id).filter((id) => ids.includes(id))).toEqual([
+        urgent,
+        first,
+        second,
+      ]);
     } finally {
       await worker.close();
     }

@@ -35,19 +35,23 @@ describe('Crawler on serverless RunPod, with a short inactivity timeout', () => 
 
   it('cancels a running job and asks RunPod to cancel its runs', async () => {
     const jobId = await startJob(t, user, ['alpha', 'beta']);
-    await waitFor(() => fake.jobRequests.filter((r) => r.body.input?.job_id === jobId).length === 2, { what: 'two runs' });
+    await waitFor(
+      () => fake.jobRequests.filter((r) => r.body.input?.job_id === jobId).length === 2,
+      { what: 'two runs' },
+    );
     const run = fake.jobRequests.find((r) => r.body.input?.job_id === jobId)!;
     expect(run.path).toBe('/ep-test/run');
     expect(run.headers.authorization).toBe('Bearer rp-secret-key');
     expect(run.body.input).toMatchObject({ num_domains: 3, job_id: jobId });
-    await waitFor(async () => (await jobStatus(t, jobId, user.token)).status === 'running', { what: 'running' });
+    await waitFor(async () => (await jobStatus(t, jobId, user.token)).status === 'running', {
+      what: 'running',
+    });
     // Both runs recorded before cancelling (the processor stores run ids after RunPod answers).
     await waitFor(
       async () => {
-        const rows = await t.app.get((await import('typeorm')).DataSource).query(
-          'SELECT runpod_runs FROM crawler_jobs WHERE id = $1',
-          [jobId],
-        );
+        const rows = await t.app
+          .get((await import('typeorm')).DataSource)
+          .query('SELECT runpod_runs FROM crawler_jobs WHERE id = $1', [jobId]);
         return Object.keys(rows[0].runpod_runs).length === 2;
       },
       { what: 'run ids stored' },
@@ -60,8 +64,14 @@ describe('Crawler on serverless RunPod, with a short inactivity timeout', () => 
     expect(fake.cancelled.every((id) => id.startsWith('run-'))).toBe(true);
     await stream.closed;
     expect(stream.lines).toEqual(['[INFO] working']);
-    expect(stream.events.at(-1)).toMatchObject({ event: 'end', id: '1', data: '{"status":"cancelled"}' });
-    expect((await t.http.post(`/api/crawler/cancel/${jobId}`, undefined, user.token)).status).toBe(409);
+    expect(stream.events.at(-1)).toMatchObject({
+      event: 'end',
+      id: '1',
+      data: '{"status":"cancelled"}',
+    });
+    expect((await t.http.post(`/api/crawler/cancel/${jobId}`, undefined, user.token)).status).toBe(
+      409,
+    );
   });
 
   it('fails a running job that RunPod goes quiet on for CRAWLER_JOB_TIMEOUT', async () => {
@@ -101,10 +111,16 @@ describe('Crawler across a restart', () => {
 
     // Lines in flight while the process shuts down: each is either answered 2xx and stored, or refused.
     const inFlight = Array.from({ length: 60 }, (_, i) =>
-      postLineFreshConnection(first, jobId, `during ${i}`).then((status) => ({ line: `during ${i}`, status })),
+      postLineFreshConnection(first, jobId, `during ${i}`).then((status) => ({
+        line: `during ${i}`,
+        status,
+      })),
     );
     // Close while some are stored and others still arriving.
-    await waitFor(async () => (await storedLines(first, jobId)).length >= 25, { intervalMs: 2, what: 'some lines in' });
+    await waitFor(async () => (await storedLines(first, jobId)).length >= 25, {
+      intervalMs: 2,
+      what: 'some lines in',
+    });
     await first.close();
     const outcomes = await Promise.all(inFlight);
     const acknowledged = outcomes.filter((o) => o.status === 200).map((o) => o.line);
@@ -112,10 +128,14 @@ describe('Crawler across a restart', () => {
 
     const second = await createCrawlerApp(fake, { REDIS_KEY_PREFIX: prefix });
     try {
-      for (let i = 1; i <= 20; i++) expect(await postLines(second, jobId, [`after ${i}`])).toBe(200);
+      for (let i = 1; i <= 20; i++)
+        expect(await postLines(second, jobId, [`after ${i}`])).toBe(200);
       const stored = (await storedLines(second, jobId)).map((r) => r.message);
       expect(new Set(stored).size).toBe(stored.length); // no duplicate
-      for (const line of [...Array.from({ length: 20 }, (_, i) => `before ${i + 1}`), ...acknowledged]) {
+      for (const line of [
+        ...Array.from({ length: 20 }, (_, i) => `before ${i + 1}`),
+        ...acknowledged,
+      ]) {
         expect(stored).toContain(line);
       }
       expect(stored.slice(0, 20)).toEqual(Array.from({ length: 20 }, (_, i) => `before ${i + 1}`));

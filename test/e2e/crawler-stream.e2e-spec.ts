@@ -26,7 +26,11 @@ describe('Crawler log stream', () => {
   beforeAll(async () => {
     await fake.start();
     t = await createCrawlerApp(fake);
-    [user, other, admin] = await Promise.all([createUser(t), createUser(t), createUser(t, 'admin')]);
+    [user, other, admin] = await Promise.all([
+      createUser(t),
+      createUser(t),
+      createUser(t, 'admin'),
+    ]);
   });
   afterAll(async () => {
     await t?.close();
@@ -46,7 +50,9 @@ describe('Crawler log stream', () => {
     try {
       const jobId = await startJob(t, user, ['coffee shop'], 3);
       const subscribers = await Promise.all([1, 2, 3].map(() => openStream(t, jobId, user.token)));
-      await waitFor(() => fake.jobRequests.some((r) => r.body.job_id === jobId), { what: 'the dispatch' });
+      await waitFor(() => fake.jobRequests.some((r) => r.body.job_id === jobId), {
+        what: 'the dispatch',
+      });
       const request = fake.jobRequests.find((r) => r.body.job_id === jobId)!;
       expect(request.body).toEqual({ data: 'coffee shop', num_domains: 3, job_id: jobId });
       fake.release();
@@ -75,11 +81,17 @@ describe('Crawler log stream', () => {
         summary: { status: 'success', domains_generated: { success: 3, total: 3 } },
         error: null,
       });
-      expect(status.domains).toEqual(expect.arrayContaining(['coffee-shop-1.com', 'coffee-shop-3.com']));
+      expect(status.domains).toEqual(
+        expect.arrayContaining(['coffee-shop-1.com', 'coffee-shop-3.com']),
+      );
       expect(status.finished_at).toMatch(/Z$/);
       // The worker's [SUCCESS] after its [SUMMARY] is still stored, not refused.
-      await waitFor(async () => (await jobStatus(t, jobId, user.token)).log_count === 6, { what: 'the late line' });
-      expect((await storedLines(t, jobId)).at(-1)?.message).toBe('[SUCCESS] Domain generation completed!');
+      await waitFor(async () => (await jobStatus(t, jobId, user.token)).log_count === 6, {
+        what: 'the late line',
+      });
+      expect((await storedLines(t, jobId)).at(-1)?.message).toBe(
+        '[SUCCESS] Domain generation completed!',
+      );
 
       // A late subscriber replays everything, then end.
       const late = await openStream(t, jobId, user.token);
@@ -104,14 +116,18 @@ describe('Crawler log stream', () => {
     const forged = 'first\nevent: end\ndata: {"status":"completed"}\n\nid: 999\r\ndata: injected';
     expect(await postLines(t, jobId, [forged])).toBe(200);
     await waitFor(() => stream.messages.length === 1, { what: 'the line' });
-    expect(stream.events).toEqual([{ id: '1', event: 'message', data: forged.replace(/\r\n/g, '\n') }]);
+    expect(stream.events).toEqual([
+      { id: '1', event: 'message', data: forged.replace(/\r\n/g, '\n') },
+    ]);
     expect(stream.raw).toContain('data: event: end\n');
     // A client that goes away frees its stream and its channel listener.
     const bus = t.app.get(CrawlerLogBus);
     const streams = t.app.get(CrawlerLogStream);
     expect(bus.listenerCount).toBeGreaterThan(0);
     stream.close();
-    await waitFor(() => streams.openCount === 0 && bus.listenerCount === 0, { what: 'the stream to be released' });
+    await waitFor(() => streams.openCount === 0 && bus.listenerCount === 0, {
+      what: 'the stream to be released',
+    });
   });
 
   it('replays history then live lines with no gap or duplicate, and resumes after Last-Event-ID', async () => {
@@ -122,9 +138,12 @@ describe('Crawler log stream', () => {
     const byQuery = await openStream(t, jobId, user.token, {}, '?last_event_id=1');
     // Live lines posted while the streams are replaying.
     for (let i = 4; i <= 40; i++) expect(await postLines(t, jobId, [`l${i}`])).toBe(200);
-    await waitFor(() => full.lines.length >= 40 && resumed.lines.length >= 38 && byQuery.lines.length >= 39, {
-      what: 'all lines',
-    });
+    await waitFor(
+      () => full.lines.length >= 40 && resumed.lines.length >= 38 && byQuery.lines.length >= 39,
+      {
+        what: 'all lines',
+      },
+    );
     const all = Array.from({ length: 40 }, (_, i) => `l${i + 1}`);
     expect(full.lines).toEqual(all);
     expect(full.messages.map((e) => Number(e.id))).toEqual(all.map((_, i) => i + 1));
@@ -135,7 +154,10 @@ describe('Crawler log stream', () => {
   });
 
   it('delivers lines posted to one instance to a subscriber on a second instance of the deployment', async () => {
-    const second = await createCrawlerApp(fake, { REDIS_KEY_PREFIX: t.config.redis.keyPrefix, APP_ROLE: 'api' });
+    const second = await createCrawlerApp(fake, {
+      REDIS_KEY_PREFIX: t.config.redis.keyPrefix,
+      APP_ROLE: 'api',
+    });
     try {
       const jobId = await runningJob();
       const onSecond = await openStream(second, jobId, user.token);
@@ -144,16 +166,27 @@ describe('Crawler log stream', () => {
       const batch = Array.from({ length: 30 }, (_, i) => `batch ${i}`);
       expect(await postLines(t, jobId, batch.slice(0, 10))).toBe(200);
       expect(await postLines(second, jobId, batch.slice(10, 20))).toBe(200);
-      await Promise.all(batch.slice(20).map((line, i) => postLines(i % 2 ? t : second, jobId, [line])));
-      await waitFor(() => onSecond.lines.length === 30 && onFirst.lines.length === 30, { what: '30 lines on both' });
+      await Promise.all(
+        batch.slice(20).map((line, i) => postLines(i % 2 ? t : second, jobId, [line])),
+      );
+      await waitFor(() => onSecond.lines.length === 30 && onFirst.lines.length === 30, {
+        what: '30 lines on both',
+      });
       expect(onSecond.lines).toEqual(onFirst.lines);
       expect(onSecond.lines.slice(0, 20)).toEqual(batch.slice(0, 20));
       expect(new Set(onSecond.lines).size).toBe(30);
-      expect(onSecond.messages.map((e) => Number(e.id))).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+      expect(onSecond.messages.map((e) => Number(e.id))).toEqual(
+        Array.from({ length: 30 }, (_, i) => i + 1),
+      );
       // Ending the job on the first instance ends the stream on the second.
-      expect((await t.http.post(`/api/crawler/cancel/${jobId}`, undefined, user.token)).status).toBe(200);
+      expect(
+        (await t.http.post(`/api/crawler/cancel/${jobId}`, undefined, user.token)).status,
+      ).toBe(200);
       await onSecond.closed;
-      expect(onSecond.events.at(-1)).toMatchObject({ event: 'end', data: '{"status":"cancelled"}' });
+      expect(onSecond.events.at(-1)).toMatchObject({
+        event: 'end',
+        data: '{"status":"cancelled"}',
+      });
       onFirst.close();
     } finally {
       await second.close();
@@ -163,7 +196,9 @@ describe('Crawler log stream', () => {
   it('accepts the token as ?access_token=, answers 401 without one and 404 for another user’s job', async () => {
     const jobId = await runningJob();
     await postLines(t, jobId, ['hello']);
-    const viaQuery = await SseClient.open(`${t.baseUrl}/api/crawler/logs/${jobId}?access_token=${user.token}`);
+    const viaQuery = await SseClient.open(
+      `${t.baseUrl}/api/crawler/logs/${jobId}?access_token=${user.token}`,
+    );
     expect(viaQuery.status).toBe(200);
     await waitFor(() => viaQuery.lines[0] === 'hello', { what: 'the line' });
     viaQuery.close();
@@ -173,11 +208,18 @@ describe('Crawler log stream', () => {
     const stranger = await t.http.get(`/api/crawler/logs/${jobId}`, other.token);
     expect(stranger.status).toBe(404);
     expect((await t.http.get(`/api/crawler/status/${jobId}`, other.token)).status).toBe(404);
-    expect((await t.http.post(`/api/crawler/cancel/${jobId}`, undefined, other.token)).status).toBe(404);
+    expect((await t.http.post(`/api/crawler/cancel/${jobId}`, undefined, other.token)).status).toBe(
+      404,
+    );
     expect((await t.http.get(`/api/crawler/status/${jobId}`)).status).toBe(401);
     // An admin sees everyone's jobs.
-    expect((await t.http.get(`/api/crawler/status/${jobId}`, admin.token)).body.status).toBe('running');
-    const unknown = await t.http.get('/api/crawler/logs/00000000-0000-4000-8000-000000000000', user.token);
+    expect((await t.http.get(`/api/crawler/status/${jobId}`, admin.token)).body.status).toBe(
+      'running',
+    );
+    const unknown = await t.http.get(
+      '/api/crawler/logs/00000000-0000-4000-8000-000000000000',
+      user.token,
+    );
     expect(unknown.status).toBe(404);
   });
 
@@ -185,23 +227,52 @@ describe('Crawler log stream', () => {
     const jobId = await runningJob();
     const body = { job_id: jobId, message: '[INFO] hi' };
     expect((await t.http.post('/api/crawler/log', body)).status).toBe(401);
-    expect((await t.http.post('/api/crawler/log', body, undefined, { 'x-api-key': 'wrong-key-0123456789' })).status).toBe(401);
-    expect((await t.http.post('/api/crawler/log', body, undefined, { 'x-api-key': WEBHOOK_KEY.slice(0, -1) })).status).toBe(401);
+    expect(
+      (
+        await t.http.post('/api/crawler/log', body, undefined, {
+          'x-api-key': 'wrong-key-0123456789',
+        })
+      ).status,
+    ).toBe(401);
+    expect(
+      (
+        await t.http.post('/api/crawler/log', body, undefined, {
+          'x-api-key': WEBHOOK_KEY.slice(0, -1),
+        })
+      ).status,
+    ).toBe(401);
     const ok = await t.http.post('/api/crawler/log', body, undefined, { 'x-api-key': WEBHOOK_KEY });
     expect(ok.status).toBe(200);
-    expect(ok.body).toEqual({ status: 'success', job_id: jobId, message: 'Log message received and queued' });
+    expect(ok.body).toEqual({
+      status: 'success',
+      job_id: jobId,
+      message: 'Log message received and queued',
+    });
 
     const unknownId = '7d1f1b5e-8a4e-4c7a-9a59-0d7b3a2c1e11';
-    const unknown = await t.http.post('/api/crawler/log', { job_id: unknownId, message: 'x' }, undefined, { 'x-api-key': WEBHOOK_KEY });
+    const unknown = await t.http.post(
+      '/api/crawler/log',
+      { job_id: unknownId, message: 'x' },
+      undefined,
+      { 'x-api-key': WEBHOOK_KEY },
+    );
     expect(unknown.status).toBe(404);
     expect(unknown.body.message).toBe(`Job ${unknownId} not found or already completed`);
-    const notUuid = await t.http.post('/api/crawler/log', { job_id: 'abc-123', message: 'x' }, undefined, { 'x-api-key': WEBHOOK_KEY });
+    const notUuid = await t.http.post(
+      '/api/crawler/log',
+      { job_id: 'abc-123', message: 'x' },
+      undefined,
+      { 'x-api-key': WEBHOOK_KEY },
+    );
     expect(notUuid.status).toBe(404);
   });
 
   it('accepts a batch of up to 500 lines in order and validates the body with 422', async () => {
     const jobId = await runningJob();
-    const lines = Array.from({ length: 500 }, (_, i) => `[INFO] Progress: ${Math.floor(i / 5)}% line ${i}`);
+    const lines = Array.from(
+      { length: 500 },
+      (_, i) => `[INFO] Progress: ${Math.floor(i / 5)}% line ${i}`,
+    );
     expect(await postLines(t, jobId, lines)).toBe(200);
     const stored = await storedLines(t, jobId);
     expect(stored.map((r) => r.message)).toEqual(lines);
@@ -214,13 +285,28 @@ describe('Crawler log stream', () => {
     replay.close();
 
     const headers = { 'x-api-key': WEBHOOK_KEY };
-    const tooMany = await t.http.post('/api/crawler/log', { job_id: jobId, messages: [...lines, 'one more'] }, undefined, headers);
+    const tooMany = await t.http.post(
+      '/api/crawler/log',
+      { job_id: jobId, messages: [...lines, 'one more'] },
+      undefined,
+      headers,
+    );
     expect(tooMany.status).toBe(422);
-    const both = await t.http.post('/api/crawler/log', { job_id: jobId, message: 'a', messages: ['b'] }, undefined, headers);
+    const both = await t.http.post(
+      '/api/crawler/log',
+      { job_id: jobId, message: 'a', messages: ['b'] },
+      undefined,
+      headers,
+    );
     expect(both.status).toBe(422);
     const neither = await t.http.post('/api/crawler/log', { job_id: jobId }, undefined, headers);
     expect(neither.status).toBe(422);
-    const extra = await t.http.post('/api/crawler/log', { job_id: jobId, message: 'a', level: 'info' }, undefined, headers);
+    const extra = await t.http.post(
+      '/api/crawler/log',
+      { job_id: jobId, message: 'a', level: 'info' },
+      undefined,
+      headers,
+    );
     expect(extra.status).toBe(422);
     expect((await storedLines(t, jobId)).length).toBe(500);
   });
@@ -240,7 +326,11 @@ describe('Crawler log stream', () => {
   });
 
   it('rejects an invalid start with 422 listing the fields', async () => {
-    const res = await t.http.post('/api/crawler/start', { domain_count: 0, keywords: [] }, user.token);
+    const res = await t.http.post(
+      '/api/crawler/start',
+      { domain_count: 0, keywords: [] },
+      user.token,
+    );
     expect(res.status).toBe(422);
     const messages = (res.body.message as string[]).join('\n');
     expect(messages).toMatch(/domain_count/);

@@ -1,4 +1,6 @@
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProbeModule } from '../utils/probe.module.js';
 import { TcpProxy } from '../utils/tcp-proxy.js';
 import { createTestApp, createUser, waitFor, type TestApp } from '../utils/test-app.js';
 
@@ -128,6 +130,40 @@ describe('Health when Redis is unreachable', () => {
     } finally {
       await proxy.stop();
       await t.close();
+    }
+  });
+});
+
+describe('Graceful shutdown', () => {
+  it('finishes an in-flight request on a keep-alive connection, then closes without waiting for keep-alive', async () => {
+    const t = await createTestApp({ imports: [ProbeModule] });
+    const agent = new http.Agent({ keepAlive: true });
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        http
+          .get(`${t.baseUrl}${path}`, { agent }, (res) => {
+            let body = '';
+            res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          })
+          .on('error', reject);
+      });
+    try {
+      const inFlight = get('/api/test-probe/slow?ms=400');
+      const server = t.app.getHttpServer() as http.Server;
+      const connections = () =>
+        new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n)));
+      await waitFor(async () => (await connections()) > 0, { what: 'the request to arrive' });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      let closed = false;
+      const closing = t.close().then(() => (closed = true));
+      const answer = await inFlight;
+      expect(answer).toEqual({ status: 200, body: JSON.stringify({ slept: 400 }) });
+      // Fastify's keep-alive timeout is 72 s: closing must not wait for it.
+      await waitFor(() => closed, { timeoutMs: 5_000, what: 'the server to close' });
+      await closing;
+    } finally {
+      agent.destroy();
     }
   });
 });

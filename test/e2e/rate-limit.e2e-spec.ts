@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QuotaProbeModule } from '../utils/quota-probe.module.js';
+import { ProbeModule } from '../utils/probe.module.js';
 import { createTestApp, createUser, uniquePrefix, type TestApp } from '../utils/test-app.js';
 
 describe('RateLimit: per-role hourly quotas', () => {
@@ -9,8 +9,8 @@ describe('RateLimit: per-role hourly quotas', () => {
 
   beforeAll(async () => {
     // Two API processes of one deployment: same database, same Redis namespace.
-    a = await createTestApp({ env: { REDIS_KEY_PREFIX: prefix }, imports: [QuotaProbeModule] });
-    b = await createTestApp({ env: { REDIS_KEY_PREFIX: prefix }, imports: [QuotaProbeModule] });
+    a = await createTestApp({ env: { REDIS_KEY_PREFIX: prefix }, imports: [ProbeModule] });
+    b = await createTestApp({ env: { REDIS_KEY_PREFIX: prefix }, imports: [ProbeModule] });
   });
   afterAll(async () => {
     await a?.close();
@@ -20,7 +20,7 @@ describe('RateLimit: per-role hourly quotas', () => {
   it("answers a user's 11th request in the hour with 429 and the rate-limit headers", async () => {
     const user = await createUser(a);
     for (let i = 1; i <= 10; i++) {
-      const res = await a.http.post('/api/test-quota', {}, user.token);
+      const res = await a.http.post('/api/test-probe/quota', {}, user.token);
       expect(res.status).toBe(202);
       expect(res.headers.get('x-ratelimit-limit')).toBe('10');
       expect(res.headers.get('x-ratelimit-remaining')).toBe(String(10 - i));
@@ -30,7 +30,7 @@ describe('RateLimit: per-role hourly quotas', () => {
       expect(res.headers.get('ratelimit-policy')).toBe('"scraper";q=10;w=3600');
       expect(res.headers.get('ratelimit')).toBe(`"scraper";r=${10 - i};t=${reset}`);
     }
-    const over = await a.http.post('/api/test-quota', {}, user.token);
+    const over = await a.http.post('/api/test-probe/quota', {}, user.token);
     expect(over.status).toBe(429);
     expect(over.body).toMatchObject({ statusCode: 429, error: 'Too Many Requests' });
     expect(over.body.message).toMatch(/resets at \d{2}:00 UTC/);
@@ -43,7 +43,7 @@ describe('RateLimit: per-role hourly quotas', () => {
   it('never limits an admin and sends no quota headers for them', async () => {
     const admin = await createUser(a, 'admin');
     for (let i = 0; i < 15; i++) {
-      const res = await a.http.post('/api/test-quota', {}, admin.token);
+      const res = await a.http.post('/api/test-probe/quota', {}, admin.token);
       expect(res.status).toBe(202);
       expect(res.headers.get('x-ratelimit-limit')).toBeNull();
     }
@@ -51,7 +51,7 @@ describe('RateLimit: per-role hourly quotas', () => {
 
   it('gives premium users their own, larger quota', async () => {
     const premium = await createUser(a, 'premium');
-    const res = await a.http.post('/api/test-quota', {}, premium.token);
+    const res = await a.http.post('/api/test-probe/quota', {}, premium.token);
     expect(res.headers.get('x-ratelimit-limit')).toBe('50');
   });
 
@@ -59,7 +59,7 @@ describe('RateLimit: per-role hourly quotas', () => {
     const user = await createUser(a);
     const results = await Promise.all(
       Array.from({ length: 24 }, (_, i) =>
-        (i % 2 ? a : b).http.post('/api/test-quota', {}, user.token),
+        (i % 2 ? a : b).http.post('/api/test-probe/quota', {}, user.token),
       ),
     );
     const statuses = results.map((r) => r.status);
@@ -77,15 +77,15 @@ describe('RateLimit: per-role hourly quotas', () => {
 
   it('does not charge a request that failed validation or failed in the handler', async () => {
     const user = await createUser(a);
-    expect((await a.http.post('/api/test-quota', { unknown: 1 }, user.token)).status).toBe(422);
-    expect((await a.http.post('/api/test-quota', { fail: true }, user.token)).status).toBe(500);
-    const ok = await a.http.post('/api/test-quota', {}, user.token);
+    expect((await a.http.post('/api/test-probe/quota', { unknown: 1 }, user.token)).status).toBe(422);
+    expect((await a.http.post('/api/test-probe/quota', { fail: true }, user.token)).status).toBe(500);
+    const ok = await a.http.post('/api/test-probe/quota', {}, user.token);
     expect(ok.headers.get('x-ratelimit-remaining')).toBe('9');
   });
 
   it("reports the caller's buckets on /api/rate-limit/status", async () => {
     const user = await createUser(a);
-    await a.http.post('/api/test-quota', {}, user.token);
+    await a.http.post('/api/test-probe/quota', {}, user.token);
     const res = await a.http.get('/api/rate-limit/status', user.token);
     expect(res.status).toBe(200);
     expect(res.body.role).toBe('user');

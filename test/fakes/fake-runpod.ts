@@ -58,7 +58,9 @@ export class FakeRunpod {
   async close(): Promise<void> {
     this.release();
     this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
   }
 
   /** Answers every held request. */
@@ -84,15 +86,23 @@ export class FakeRunpod {
       return send(res, 400, { error: 'malformed JSON' });
     }
     const path = (req.url ?? '/').split('?')[0];
-    this.requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body, at: Date.now() });
+    this.requests.push({
+      method: req.method ?? 'GET',
+      path,
+      headers: req.headers,
+      body,
+      at: Date.now(),
+    });
 
     if (req.method === 'GET' && path === '/health') return send(res, 200, { status: 'ok' });
     if (req.method !== 'POST') return send(res, 404, { error: 'not found' });
 
     const serverless = /^\/([^/]+)\/(run|cancel\/([^/]+))$/.exec(path);
     if (serverless) {
-      if (this.options.endpointId && serverless[1] !== this.options.endpointId) return send(res, 404, { error: 'unknown endpoint' });
-      if (req.headers.authorization !== `Bearer ${this.options.apiKey ?? ''}`) return send(res, 401, { error: 'Unauthorized' });
+      if (this.options.endpointId && serverless[1] !== this.options.endpointId)
+        return send(res, 404, { error: 'unknown endpoint' });
+      if (req.headers.authorization !== `Bearer ${this.options.apiKey ?? ''}`)
+        return send(res, 401, { error: 'Unauthorized' });
       if (serverless[3]) {
         this.cancelled.push(decodeURIComponent(serverless[3]));
         return send(res, 200, { id: serverless[3], status: 'CANCELLED' });
@@ -102,7 +112,8 @@ export class FakeRunpod {
       return this.answerJob(res, input, () => ({ id: `run-${randomUUID()}`, status: 'IN_QUEUE' }));
     }
     if (path === '/process') {
-      if (!body?.job_id || typeof body.data !== 'string') return send(res, 400, { error: 'data and job_id required' });
+      if (!body?.job_id || typeof body.data !== 'string')
+        return send(res, 400, { error: 'data and job_id required' });
       return this.answerJob(res, body, (domains) => ({ status: 'success', domains }));
     }
     return send(res, 404, { error: 'not found' });
@@ -114,13 +125,16 @@ export class FakeRunpod {
     answer: (domains: string[]) => Record<string, unknown>,
   ): Promise<void> {
     if (this.hang) await new Promise<void>((resolve) => this.held.push(resolve));
-    if (this.failAlways !== null) return send(res, this.failAlways, { error: `injected ${this.failAlways}` });
+    if (this.failAlways !== null)
+      return send(res, this.failAlways, { error: `injected ${this.failAlways}` });
     if (this.failNext > 0) {
       this.failNext--;
       return send(res, this.failStatus, { error: `injected ${this.failStatus}` });
     }
     const domains = fakeDomains(input.data, Number(input.num_domains) || 1);
-    const run = this.options.playRun ? this.playRun(input.job_id, input.data, domains) : Promise.resolve();
+    const run = this.options.playRun
+      ? this.playRun(input.job_id, input.data, domains)
+      : Promise.resolve();
     if (this.options.answerWhenDone) await run;
     else run.catch(() => undefined);
     send(res, 200, answer(domains));
@@ -129,11 +143,14 @@ export class FakeRunpod {
   /** A realistic worker run: start, progress per domain, summary, then a late success line. */
   async playRun(jobId: string, keyword: string, domains: string[]): Promise<void> {
     const post = (message: string) => this.postLine(jobId, message);
-    const pause = () => new Promise((resolve) => setTimeout(resolve, this.options.lineDelayMs ?? 50));
+    const pause = () =>
+      new Promise((resolve) => setTimeout(resolve, this.options.lineDelayMs ?? 50));
     await post(`[INFO] Starting domain generation for: ${keyword}`);
     for (let i = 0; i < domains.length; i++) {
       await pause();
-      await post(`[INFO] Progress: ${Math.round(((i + 1) * 100) / domains.length)}% - Generated domain ${i + 1}/${domains.length}: ${domains[i]}`);
+      await post(
+        `[INFO] Progress: ${Math.round(((i + 1) * 100) / domains.length)}% - Generated domain ${i + 1}/${domains.length}: ${domains[i]}`,
+      );
     }
     await post(
       `[SUMMARY] ${JSON.stringify({ status: 'success', keyword, domains_generated: { success: domains.length, total: domains.length }, domains })}`,
@@ -142,13 +159,21 @@ export class FakeRunpod {
   }
 
   async postLine(jobId: string, message: string): Promise<number> {
-    return sendLines(this.options.webhookUrl ?? '', this.options.webhookApiKey ?? '', jobId, [message]);
+    return sendLines(this.options.webhookUrl ?? '', this.options.webhookApiKey ?? '', jobId, [
+      message,
+    ]);
   }
 }
 
 /** Posts lines to the backend's webhook: one line as `message`, several as `messages`. Answers the status. */
-export async function sendLines(webhookUrl: string, apiKey: string, jobId: string, lines: string[]): Promise<number> {
-  const body = lines.length === 1 ? { job_id: jobId, message: lines[0] } : { job_id: jobId, messages: lines };
+export async function sendLines(
+  webhookUrl: string,
+  apiKey: string,
+  jobId: string,
+  lines: string[],
+): Promise<number> {
+  const body =
+    lines.length === 1 ? { job_id: jobId, message: lines[0] } : { job_id: jobId, messages: lines };
   const res = await fetch(webhookUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-api-key': apiKey },
@@ -159,12 +184,19 @@ export async function sendLines(webhookUrl: string, apiKey: string, jobId: strin
 }
 
 function fakeDomains(keyword: string, count: number): string[] {
-  const slug = keyword.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'domain';
+  const slug =
+    keyword
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '') || 'domain';
   return Array.from({ length: Math.min(count, 100) }, (_, i) => `${slug}-${i + 1}.com`);
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+  });
   res.end(text);
 }

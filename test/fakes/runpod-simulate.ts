@@ -19,14 +19,18 @@ const fake = new FakeRunpod({
 });
 
 const url = await fake.start(port, '127.0.0.1');
-console.log(`fake RunPod (pod mode) on ${url}: POST /process; posting logs to ${fake.options.webhookUrl}`);
+console.log(
+  `fake RunPod (pod mode) on ${url}: POST /process; posting logs to ${fake.options.webhookUrl}`,
+);
 const seen = new Set<string>();
 setInterval(() => {
   for (const request of fake.jobRequests) {
     const key = `${request.body.job_id}:${request.body.data}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    console.log(`dispatch: job ${request.body.job_id} keyword "${request.body.data}" x${request.body.num_domains}`);
+    console.log(
+      `dispatch: job ${request.body.job_id} keyword "${request.body.data}" x${request.body.num_domains}`,
+    );
   }
 }, 200).unref();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

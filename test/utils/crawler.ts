@@ -2,7 +2,13 @@ import { request as httpRequest } from 'node:http';
 import { DataSource } from 'typeorm';
 import { FakeRunpod, sendLines } from '../fakes/fake-runpod.js';
 import { SseClient } from './sse-client.js';
-import { createTestApp, waitFor, type TestApp, type TestAppOptions, type TestUser } from './test-app.js';
+import {
+  createTestApp,
+  waitFor,
+  type TestApp,
+  type TestAppOptions,
+  type TestUser,
+} from './test-app.js';
 
 export const WEBHOOK_KEY = 'test-webhook-key-0123456789';
 
@@ -27,9 +33,19 @@ export async function createCrawlerApp(
   return t;
 }
 
-export async function startJob(t: TestApp, user: TestUser, keywords = ['coffee shop'], domainCount = 3): Promise<string> {
-  const res = await t.http.post('/api/crawler/start', { domain_count: domainCount, keywords }, user.token);
-  if (res.status !== 201) throw new Error(`start failed: ${res.status} ${JSON.stringify(res.body)}`);
+export async function startJob(
+  t: TestApp,
+  user: TestUser,
+  keywords = ['coffee shop'],
+  domainCount = 3,
+): Promise<string> {
+  const res = await t.http.post(
+    '/api/crawler/start',
+    { domain_count: domainCount, keywords },
+    user.token,
+  );
+  if (res.status !== 201)
+    throw new Error(`start failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.job_id as string;
 }
 
@@ -37,8 +53,17 @@ export function postLines(t: TestApp, jobId: string, lines: string[]): Promise<n
   return sendLines(`${t.baseUrl}/api/crawler/log`, WEBHOOK_KEY, jobId, lines);
 }
 
-export function openStream(t: TestApp, jobId: string, token: string, headers: Record<string, string> = {}, query = '') {
-  return SseClient.open(`${t.baseUrl}/api/crawler/logs/${jobId}${query}`, { authorization: `Bearer ${token}`, ...headers });
+export function openStream(
+  t: TestApp,
+  jobId: string,
+  token: string,
+  headers: Record<string, string> = {},
+  query = '',
+) {
+  return SseClient.open(`${t.baseUrl}/api/crawler/logs/${jobId}${query}`, {
+    authorization: `Bearer ${token}`,
+    ...headers,
+  });
 }
 
 export async function jobStatus(t: TestApp, jobId: string, token: string) {
@@ -46,7 +71,13 @@ export async function jobStatus(t: TestApp, jobId: string, token: string) {
   return res.body;
 }
 
-export function waitForStatus(t: TestApp, jobId: string, token: string, status: string, timeoutMs = 10_000) {
+export function waitForStatus(
+  t: TestApp,
+  jobId: string,
+  token: string,
+  status: string,
+  timeoutMs = 10_000,
+) {
   return waitFor(
     async () => {
       const body = await jobStatus(t, jobId, token);
@@ -56,8 +87,13 @@ export function waitForStatus(t: TestApp, jobId: string, token: string, status: 
   );
 }
 
-export async function storedLines(t: TestApp, jobId: string): Promise<Array<{ seq: number; message: string }>> {
-  return t.app.get(DataSource).query('SELECT seq, message FROM crawler_job_logs WHERE job_id = $1 ORDER BY seq', [jobId]);
+export async function storedLines(
+  t: TestApp,
+  jobId: string,
+): Promise<Array<{ seq: number; message: string }>> {
+  return t.app
+    .get(DataSource)
+    .query('SELECT seq, message FROM crawler_job_logs WHERE job_id = $1 ORDER BY seq', [jobId]);
 }
 
 export { FakeRunpod, SseClient, waitFor };
@@ -71,7 +107,12 @@ export function postLineFreshConnection(t: TestApp, jobId: string, line: string)
       {
         method: 'POST',
         agent: false,
-        headers: { 'content-type': 'application/json', 'x-api-key': WEBHOOK_KEY, connection: 'close', 'content-length': Buffer.byteLength(body) },
+        headers: {
+          'content-type': 'application/json',
+          'x-api-key': WEBHOOK_KEY,
+          connection: 'close',
+          'content-length': Buffer.byteLength(body),
+        },
       },
       (res) => {
         res.resume();

@@ -70,7 +70,9 @@ export class SseClient {
     let boundary: number;
     while ((boundary = this.buffer.search(/\r\n\r\n|\n\n|\r\r/)) !== -1) {
       const block = this.buffer.slice(0, boundary);
-      this.buffer = this.buffer.slice(boundary + (this.buffer.startsWith('\r\n', boundary) ? 4 : 2));
+      this.buffer = this.buffer.slice(
+        boundary + (this.buffer.startsWith('\r\n', boundary) ? 4 : 2),
+      );
       this.parseBlock(block);
     }
   }
@@ -95,6 +97,7 @@ export class SseClient {
       else if (field === 'event') event = value;
       else if (field === 'id') id = value;
     }
-    if (hasField && (data.length || event !== 'message')) this.events.push({ id, event, data: data.join('\n') });
+    if (hasField && (data.length || event !== 'message'))
+      this.events.push({ id, event, data: data.join('\n') });
   }
 }

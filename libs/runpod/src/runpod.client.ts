@@ -53,7 +53,11 @@ export class RunpodClient {
   async dispatch(input: RunpodJobInput, signal?: AbortSignal): Promise<RunpodDispatchResult> {
     if (this.options.mode === 'pod') {
       const body = await this.post(`${this.options.url}/process`, input, {}, signal);
-      return { runId: null, domains: stringArray(body?.domains), status: stringOrNull(body?.status) };
+      return {
+        runId: null,
+        domains: stringArray(body?.domains),
+        status: stringOrNull(body?.status),
+      };
     }
     const body = await this.post(this.serverlessUrl('run'), { input }, this.bearer(), signal);
     const runId = stringOrNull(body?.id);
@@ -64,7 +68,11 @@ export class RunpodClient {
   /** Serverless only: asks RunPod to stop a run. Pod mode has no cancel API (no-op). */
   async cancel(runId: string): Promise<void> {
     if (this.options.mode !== 'serverless') return;
-    await this.post(this.serverlessUrl(`cancel/${encodeURIComponent(runId)}`), undefined, this.bearer());
+    await this.post(
+      this.serverlessUrl(`cancel/${encodeURIComponent(runId)}`),
+      undefined,
+      this.bearer(),
+    );
   }
 
   private serverlessUrl(path: string): string {
@@ -92,16 +100,20 @@ export class RunpodClient {
       });
     } catch (error) {
       const timedOut = timeout.aborted;
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
+      const cause =
+        (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
       throw new RunpodError(
-        timedOut ? `RunPod did not answer within ${this.options.timeoutMs} ms (${url})` : `RunPod unreachable (${url}): ${cause}`,
+        timedOut
+          ? `RunPod did not answer within ${this.options.timeoutMs} ms (${url})`
+          : `RunPod unreachable (${url}): ${cause}`,
         null,
         true,
       );
     }
     const text = await response.text().catch(() => '');
     if (!response.ok) {
-      const retryable = response.status >= 500 || response.status === 429 || response.status === 408;
+      const retryable =
+        response.status >= 500 || response.status === 429 || response.status === 408;
       throw new RunpodError(
         `RunPod answered ${response.status} ${response.statusText}${text ? `: ${text.slice(0, 300)}` : ''}`,
         response.status,

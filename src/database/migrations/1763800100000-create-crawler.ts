@@ -30,8 +30,12 @@ export class CreateCrawler1763800100000 implements MigrationInterface {
         "finished_at" timestamptz,
         "last_activity_at" timestamptz
       )`);
-    await queryRunner.query(`CREATE INDEX "crawler_jobs_user_created_idx" ON "crawler_jobs" ("user_id", "created_at" DESC)`);
-    await queryRunner.query(`CREATE INDEX "crawler_jobs_created_idx" ON "crawler_jobs" ("created_at" DESC)`);
+    await queryRunner.query(
+      `CREATE INDEX "crawler_jobs_user_created_idx" ON "crawler_jobs" ("user_id", "created_at" DESC)`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX "crawler_jobs_created_idx" ON "crawler_jobs" ("created_at" DESC)`,
+    );
     await queryRunner.query(`CREATE INDEX "crawler_jobs_status_idx" ON "crawler_jobs" ("status")`);
     // The inactivity sweep only ever looks at running jobs.
     await queryRunner.query(

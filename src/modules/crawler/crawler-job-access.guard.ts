@@ -3,7 +3,11 @@ import type { AuthUser } from '@app/common';
 import { CrawlerService } from './crawler.service.js';
 import type { CrawlerJob } from './entities/crawler-job.entity.js';
 
-export type CrawlerJobRequest = { params: { job_id?: string }; user: AuthUser; crawlerJob?: CrawlerJob };
+export type CrawlerJobRequest = {
+  params: { job_id?: string };
+  user: AuthUser;
+  crawlerJob?: CrawlerJob;
+};
 
 /**
  * For the SSE route: resolves the job (owner or admin, else 404) before the handler runs.

@@ -19,7 +19,10 @@ export class CrawlerTimeoutSweeper implements OnApplicationBootstrap, OnModuleDe
   ) {}
 
   onApplicationBootstrap(): void {
-    const every = Math.min(TIMEOUT_SWEEP_MAX_MS, Math.max(TIMEOUT_SWEEP_MIN_MS, this.config.crawler.jobTimeoutMs / 4));
+    const every = Math.min(
+      TIMEOUT_SWEEP_MAX_MS,
+      Math.max(TIMEOUT_SWEEP_MIN_MS, this.config.crawler.jobTimeoutMs / 4),
+    );
     this.timer = setInterval(() => void this.sweep(), every);
     this.timer.unref();
   }

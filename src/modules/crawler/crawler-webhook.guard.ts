@@ -14,9 +14,12 @@ export class CrawlerWebhookGuard implements CanActivate {
   }
 
   canActivate(context: ExecutionContext): boolean {
-    const header = context.switchToHttp().getRequest<{ headers: Record<string, unknown> }>().headers['x-api-key'];
-    if (typeof header !== 'string' || header.length === 0) throw new UnauthorizedException('Missing X-API-Key header');
-    if (!timingSafeEqual(digest(header), this.expected)) throw new UnauthorizedException('Invalid X-API-Key');
+    const header = context.switchToHttp().getRequest<{ headers: Record<string, unknown> }>()
+      .headers['x-api-key'];
+    if (typeof header !== 'string' || header.length === 0)
+      throw new UnauthorizedException('Missing X-API-Key header');
+    if (!timingSafeEqual(digest(header), this.expected))
+      throw new UnauthorizedException('Invalid X-API-Key');
     return true;
   }
 }

@@ -72,7 +72,10 @@ export class CrawlerController {
   @ApiOperation({ summary: 'Queue a domain-generation job: one RunPod request per keyword' })
   @ApiCreatedResponse({ type: StartCrawlerResponseDto })
   @ApiUnprocessableEntityResponse({ description: 'Invalid fields, each listed in message' })
-  start(@Body() dto: StartCrawlerDto, @CurrentUser() caller: AuthUser): Promise<StartCrawlerResponseDto> {
+  start(
+    @Body() dto: StartCrawlerDto,
+    @CurrentUser() caller: AuthUser,
+  ): Promise<StartCrawlerResponseDto> {
     return this.crawler.start(dto, caller);
   }
 
@@ -109,7 +112,11 @@ export class CrawlerController {
   @ApiProduces('text/event-stream')
   @ApiParam({ name: 'job_id', format: 'uuid' })
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this line id' })
-  @ApiQuery({ name: 'last_event_id', required: false, description: 'Same as the Last-Event-ID header' })
+  @ApiQuery({
+    name: 'last_event_id',
+    required: false,
+    description: 'Same as the Last-Event-ID header',
+  })
   @ApiOkResponse({ description: 'text/event-stream' })
   @ApiNotFoundResponse({ description: 'Unknown job, or not yours' })
   stream(
@@ -118,7 +125,11 @@ export class CrawlerController {
     @Req() req: FastifyRequest & CrawlerJobRequest,
   ): Observable<MessageEvent> {
     const job = req.crawlerJob!;
-    return this.logs.stream(job.id, lastEventIdOf(lastEventIdHeader, lastEventIdQuery), req.raw.socket);
+    return this.logs.stream(
+      job.id,
+      lastEventIdOf(lastEventIdHeader, lastEventIdQuery),
+      req.raw.socket,
+    );
   }
 
   @Auth()
@@ -133,11 +144,16 @@ export class CrawlerController {
   @Auth()
   @Post('cancel/:job_id')
   @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Cancel a queued or running job (serverless runs are cancelled on RunPod too)' })
+  @ApiOperation({
+    summary: 'Cancel a queued or running job (serverless runs are cancelled on RunPod too)',
+  })
   @ApiOkResponse({ type: CancelCrawlerResponseDto })
   @ApiNotFoundResponse({ description: 'Unknown job, or not yours' })
   @ApiConflictResponse({ description: 'The job already ended' })
-  cancel(@Param('job_id') jobId: string, @CurrentUser() caller: AuthUser): Promise<CancelCrawlerResponseDto> {
+  cancel(
+    @Param('job_id') jobId: string,
+    @CurrentUser() caller: AuthUser,
+  ): Promise<CancelCrawlerResponseDto> {
     return this.crawler.cancel(jobId, caller);
   }
 
@@ -145,7 +161,10 @@ export class CrawlerController {
   @Get('jobs')
   @ApiOperation({ summary: 'Your jobs (admins: everyone’s), newest first' })
   @ApiPaginatedResponse(CrawlerJobDto)
-  jobs(@Query() query: CrawlerJobsQueryDto, @CurrentUser() caller: AuthUser): Promise<Paginated<CrawlerJobDto>> {
+  jobs(
+    @Query() query: CrawlerJobsQueryDto,
+    @CurrentUser() caller: AuthUser,
+  ): Promise<Paginated<CrawlerJobDto>> {
     return this.crawler.list(query, caller);
   }
 }

@@ -27,7 +27,10 @@ export class CrawlerModule {
   static forRoot(options: CrawlerModuleOptions): DynamicModule {
     return {
       module: CrawlerModule,
-      imports: [TypeOrmModule.forFeature([CrawlerJob, CrawlerJobLog]), BullModule.registerQueue({ name: QUEUE_NAMES.crawler })],
+      imports: [
+        TypeOrmModule.forFeature([CrawlerJob, CrawlerJobLog]),
+        BullModule.registerQueue({ name: QUEUE_NAMES.crawler }),
+      ],
       controllers: [CrawlerController],
       providers: [
         CrawlerService,
@@ -36,7 +39,11 @@ export class CrawlerModule {
         CrawlerLogStream,
         CrawlerWebhookGuard,
         CrawlerJobAccessGuard,
-        { provide: RunpodClient, inject: [AppConfig], useFactory: (config: AppConfig) => new RunpodClient(config.runpod) },
+        {
+          provide: RunpodClient,
+          inject: [AppConfig],
+          useFactory: (config: AppConfig) => new RunpodClient(config.runpod),
+        },
         ...(options.workers ? [CrawlerDispatchProcessor, CrawlerTimeoutSweeper] : []),
       ],
       exports: [CrawlerService],

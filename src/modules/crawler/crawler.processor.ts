@@ -26,7 +26,9 @@ export class CrawlerDispatchProcessor implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    void this.queue.process(CRAWLER_DISPATCH_JOB, this.config.crawler.concurrency, (job) => this.process(job));
+    void this.queue.process(CRAWLER_DISPATCH_JOB, this.config.crawler.concurrency, (job) =>
+      this.process(job),
+    );
   }
 
   async process(job: Job<DispatchJobData>): Promise<{ dispatched: number }> {
@@ -45,13 +47,25 @@ export class CrawlerDispatchProcessor implements OnApplicationBootstrap {
 
     const results = await Promise.allSettled(
       todo.map(async ({ keyword, index }) => {
-        const result = await this.runpod.dispatch({ data: keyword, num_domains: crawlerJob.domainCount, job_id: jobId });
-        const stillRunning = await this.crawler.recordDispatch(jobId, index, result.runId, result.domains);
+        const result = await this.runpod.dispatch({
+          data: keyword,
+          num_domains: crawlerJob.domainCount,
+          job_id: jobId,
+        });
+        const stillRunning = await this.crawler.recordDispatch(
+          jobId,
+          index,
+          result.runId,
+          result.domains,
+        );
         // Cancelled while the request was out: stop what was just started.
-        if (!stillRunning && result.runId) await this.runpod.cancel(result.runId).catch(() => undefined);
+        if (!stillRunning && result.runId)
+          await this.runpod.cancel(result.runId).catch(() => undefined);
       }),
     );
-    const errors = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+    const errors = results.flatMap((result) =>
+      result.status === 'rejected' ? [result.reason as unknown] : [],
+    );
     if (errors.length === 0) {
       this.logger.log(`job ${jobId}: ${todo.length} keyword(s) dispatched to RunPod`);
       return { dispatched: todo.length };
@@ -63,14 +77,16 @@ export class CrawlerDispatchProcessor implements OnApplicationBootstrap {
     const final = !retryable || attempt >= attempts;
     const failedCount = `${errors.length} of ${todo.length} keyword(s)`;
     if (final) {
-      job.discard();
+      await job.discard();
       const reason = retryable
         ? `RunPod dispatch failed after ${attempt} attempt(s) for ${failedCount}: ${message}`
         : `RunPod rejected ${failedCount} (not retried): ${message}`;
       await this.crawler.fail(jobId, reason);
       this.logger.warn(`job ${jobId}: ${reason}`);
     } else {
-      this.logger.warn(`job ${jobId}: attempt ${attempt}/${attempts} failed for ${failedCount}, will retry: ${message}`);
+      this.logger.warn(
+        `job ${jobId}: attempt ${attempt}/${attempts} failed for ${failedCount}, will retry: ${message}`,
+      );
     }
     throw error instanceof Error ? error : new Error(message);
   }

@@ -32,7 +32,11 @@ import {
   StartCrawlerDto,
   StartCrawlerResponseDto,
 } from './dto/crawler.dto.js';
-import { CrawlerJob, type CrawlerJobStatus, type RunpodDispatch } from './entities/crawler-job.entity.js';
+import {
+  CrawlerJob,
+  type CrawlerJobStatus,
+  type RunpodDispatch,
+} from './entities/crawler-job.entity.js';
 import { CrawlerLogBus } from './log/crawler-log.bus.js';
 
 export interface DispatchJobData {
@@ -66,14 +70,18 @@ export class CrawlerService {
       }),
     );
     try {
-      await this.queue.add(CRAWLER_DISPATCH_JOB, { jobId: job.id }, {
-        jobId: job.id,
-        priority,
-        attempts: DISPATCH_ATTEMPTS,
-        backoff: { ...DISPATCH_BACKOFF },
-        removeOnComplete: { ...KEEP_COMPLETED },
-        removeOnFail: { ...KEEP_FAILED },
-      });
+      await this.queue.add(
+        CRAWLER_DISPATCH_JOB,
+        { jobId: job.id },
+        {
+          jobId: job.id,
+          priority,
+          attempts: DISPATCH_ATTEMPTS,
+          backoff: { ...DISPATCH_BACKOFF },
+          removeOnComplete: { ...KEEP_COMPLETED },
+          removeOnFail: { ...KEEP_FAILED },
+        },
+      );
     } catch (error) {
       // Not queued, so it never runs: record why instead of leaving it `queued` forever.
       await this.fail(job.id, `could not be queued: ${(error as Error).message}`);
@@ -105,8 +113,16 @@ export class CrawlerService {
       ...(caller.role === 'admin' ? {} : { userId: caller.id }),
       ...(query.status ? { status: query.status } : {}),
     };
-    const [rows, total] = await this.jobs.findAndCount({ where, order: { createdAt: 'DESC' }, ...pageOffset(query) });
-    return paginate(rows.map((job) => CrawlerJobDto.from(job)), total, query);
+    const [rows, total] = await this.jobs.findAndCount({
+      where,
+      order: { createdAt: 'DESC' },
+      ...pageOffset(query),
+    });
+    return paginate(
+      rows.map((job) => CrawlerJobDto.from(job)),
+      total,
+      query,
+    );
   }
 
   async cancel(jobId: string, caller: AuthUser): Promise<CancelCrawlerResponseDto> {
@@ -126,7 +142,9 @@ export class CrawlerService {
       Object.values(ended.runpodRuns).map(async (run) => {
         if (!run.run_id) return;
         await this.runpod.cancel(run.run_id).catch((error: Error) => {
-          this.logger.warn(`RunPod cancel of run ${run.run_id} (job ${job.id}) failed: ${error.message}`);
+          this.logger.warn(
+            `RunPod cancel of run ${run.run_id} (job ${job.id}) failed: ${error.message}`,
+          );
         });
       }),
     );
@@ -137,14 +155,16 @@ export class CrawlerService {
 
   /** queued → running (or still running, on a retry). Null when the job is no longer active. */
   async beginDispatch(jobId: string): Promise<CrawlerJob | null> {
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<
+      [Array<{ id: string; prev_status: CrawlerJobStatus }>, number]
+    >(
       `WITH prev AS (SELECT id, status FROM crawler_jobs WHERE id = $1 FOR UPDATE)
        UPDATE crawler_jobs j SET status = 'running', started_at = COALESCE(j.started_at, now()),
               last_activity_at = now(), updated_at = now()
        FROM prev WHERE j.id = prev.id AND j.status IN ('queued', 'running')
        RETURNING j.id, prev.status AS prev_status`,
       [jobId],
-    )) as [Array<{ id: string; prev_status: CrawlerJobStatus }>, number];
+    );
     const row = rows[0][0];
     if (!row) return null;
     const job = await this.jobs.findOneByOrFail({ id: jobId });
@@ -153,16 +173,21 @@ export class CrawlerService {
   }
 
   /** Records a keyword RunPod accepted; returns false if the job was cancelled meanwhile. */
-  async recordDispatch(jobId: string, index: number, runId: string | null, domains: string[]): Promise<boolean> {
+  async recordDispatch(
+    jobId: string,
+    index: number,
+    runId: string | null,
+    domains: string[],
+  ): Promise<boolean> {
     const run: RunpodDispatch = { run_id: runId, at: new Date().toISOString() };
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<[Array<{ status: CrawlerJobStatus }>, number]>(
       `UPDATE crawler_jobs SET runpod_runs = runpod_runs || jsonb_build_object($2::text, $3::jsonb),
               domains = domains || $4::jsonb,
               last_activity_at = CASE WHEN status = 'running' THEN now() ELSE last_activity_at END,
               updated_at = now()
        WHERE id = $1 RETURNING status`,
       [jobId, String(index), JSON.stringify(run), JSON.stringify(domains)],
-    )) as [Array<{ status: CrawlerJobStatus }>, number];
+    );
     // UPDATE through TypeORM's postgres driver answers [rows, affected].
     return rows[0]?.[0]?.status === 'running';
   }
@@ -176,12 +201,14 @@ export class CrawlerService {
    * created). One conditional UPDATE: safe to run in every worker at once, each job fails once.
    */
   async failInactive(): Promise<number> {
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<
+      [Array<{ id: string; user_id: string; log_count: number; timeout_seconds: number }>, number]
+    >(
       `UPDATE crawler_jobs SET status = 'failed', finished_at = now(), updated_at = now(),
               error = 'No activity from RunPod for ' || timeout_seconds || ' s (CRAWLER_JOB_TIMEOUT): no log line or answer arrived in time'
        WHERE status = 'running' AND last_activity_at < now() - make_interval(secs => timeout_seconds)
        RETURNING id, user_id, log_count, timeout_seconds`,
-    )) as [Array<{ id: string; user_id: string; log_count: number; timeout_seconds: number }>, number];
+    );
     for (const row of rows[0]) {
       this.logger.warn(`job ${row.id} failed: no activity for ${row.timeout_seconds} s`);
       this.announceEnd(row.id, row.user_id, 'failed', row.log_count, 'inactivity timeout');
@@ -190,20 +217,44 @@ export class CrawlerService {
   }
 
   /** Moves an active job to a final state; null if it was not active. */
-  private async end(jobId: string, status: 'failed' | 'cancelled', error: string | null): Promise<CrawlerJob | null> {
-    const rows = (await this.dataSource.query(
+  private async end(
+    jobId: string,
+    status: 'failed' | 'cancelled',
+    error: string | null,
+  ): Promise<CrawlerJob | null> {
+    const rows = await this.dataSource.query<
+      [
+        Array<{
+          id: string;
+          user_id: string;
+          log_count: number;
+          runpod_runs: Record<string, RunpodDispatch>;
+        }>,
+        number,
+      ]
+    >(
       `UPDATE crawler_jobs SET status = $2, error = $3, finished_at = now(), updated_at = now()
        WHERE id = $1 AND status IN ('queued', 'running')
        RETURNING id, user_id, log_count, runpod_runs`,
       [jobId, status, error],
-    )) as [Array<{ id: string; user_id: string; log_count: number; runpod_runs: Record<string, RunpodDispatch> }>, number];
+    );
     const row = rows[0][0];
     if (!row) return null;
     this.announceEnd(row.id, row.user_id, status, row.log_count, error);
-    return Object.assign(new CrawlerJob(), { id: row.id, userId: row.user_id, runpodRuns: row.runpod_runs });
+    return Object.assign(new CrawlerJob(), {
+      id: row.id,
+      userId: row.user_id,
+      runpodRuns: row.runpod_runs,
+    });
   }
 
-  private announceEnd(jobId: string, userId: string, status: CrawlerJobStatus, lastSeq: number, error: string | null): void {
+  private announceEnd(
+    jobId: string,
+    userId: string,
+    status: CrawlerJobStatus,
+    lastSeq: number,
+    error: string | null,
+  ): void {
     this.bus.publishEnd(jobId, status, lastSeq);
     this.events.emit(CRAWLER_EVENTS[status as 'failed' | 'cancelled'], {
       jobId,
@@ -214,7 +265,11 @@ export class CrawlerService {
   }
 
   private emit(event: string, job: CrawlerJob, status: CrawlerJobStatus): void {
-    this.events.emit(event, { jobId: job.id, userId: job.userId, status } satisfies CrawlerJobEvent);
+    this.events.emit(event, {
+      jobId: job.id,
+      userId: job.userId,
+      status,
+    } satisfies CrawlerJobEvent);
   }
 }
 

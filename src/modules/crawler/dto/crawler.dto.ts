@@ -21,10 +21,16 @@ import {
 } from 'class-validator';
 import { PageQueryDto } from '@app/common';
 import { MAX_LINE_LENGTH, MAX_LINES_PER_REQUEST } from '../crawler.constants.js';
-import { CRAWLER_JOB_STATUSES, type CrawlerJob, type CrawlerJobStatus } from '../entities/crawler-job.entity.js';
+import {
+  CRAWLER_JOB_STATUSES,
+  type CrawlerJob,
+  type CrawlerJobStatus,
+} from '../entities/crawler-job.entity.js';
 
 const trimAll = ({ value }: { value: unknown }) =>
-  Array.isArray(value) ? value.map((item) => (typeof item === 'string' ? item.trim() : item)) : value;
+  Array.isArray(value)
+    ? value.map((item) => (typeof item === 'string' ? item.trim() : item))
+    : value;
 
 export class StartCrawlerDto {
   /** Domains to generate per keyword. */
@@ -72,7 +78,11 @@ export class CrawlerLogDto {
   job_id!: string;
 
   /** One line, e.g. `[INFO] Progress: 40% - …` or `[SUMMARY] {json}`. */
-  @ApiProperty({ required: false, maxLength: MAX_LINE_LENGTH, example: '[INFO] Progress: 40% - Generated domain 2/5' })
+  @ApiProperty({
+    required: false,
+    maxLength: MAX_LINE_LENGTH,
+    example: '[INFO] Progress: 40% - Generated domain 2/5',
+  })
   @ValidateIf((body: CrawlerLogDto) => body.messages === undefined)
   @Validate(OneOfMessageOrMessages)
   @IsString()
@@ -153,6 +163,7 @@ export class CancelCrawlerResponseDto {
 
 /** `?last_event_id=` for clients that cannot send the Last-Event-ID header. */
 export const lastEventIdOf = (header: unknown, query: unknown): number => {
-  const raw = typeof header === 'string' && header ? header : typeof query === 'string' ? query : '';
+  const raw =
+    typeof header === 'string' && header ? header : typeof query === 'string' ? query : '';
   return /^\d{1,9}$/.test(raw.trim()) ? Number(raw.trim()) : 0;
 };

@@ -1,6 +1,18 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
 
-export const CRAWLER_JOB_STATUSES = ['queued', 'running', 'completed', 'failed', 'cancelled'] as const;
+export const CRAWLER_JOB_STATUSES = [
+  'queued',
+  'running',
+  'completed',
+  'failed',
+  'cancelled',
+] as const;
 export type CrawlerJobStatus = (typeof CRAWLER_JOB_STATUSES)[number];
 export const ACTIVE_STATUSES: readonly CrawlerJobStatus[] = ['queued', 'running'];
 export const isTerminal = (status: CrawlerJobStatus) => !ACTIVE_STATUSES.includes(status);
@@ -19,7 +31,12 @@ export class CrawlerJob {
   @Column({ type: 'uuid' })
   userId!: string;
 
-  @Column({ type: 'enum', enum: CRAWLER_JOB_STATUSES, enumName: 'crawler_job_status', default: 'queued' })
+  @Column({
+    type: 'enum',
+    enum: CRAWLER_JOB_STATUSES,
+    enumName: 'crawler_job_status',
+    default: 'queued',
+  })
   status!: CrawlerJobStatus;
 
   @Column({ type: 'text', array: true })

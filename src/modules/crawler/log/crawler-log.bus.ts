@@ -25,7 +25,10 @@ const SUBSCRIBE_WAIT_MS = 2_000;
 export class CrawlerLogBus implements OnApplicationShutdown {
   private readonly logger = new Logger(CrawlerLogBus.name);
   private subscriber: Redis | null = null;
-  private readonly channels = new Map<string, { listeners: Set<LogListener>; ready: Promise<void> }>();
+  private readonly channels = new Map<
+    string,
+    { listeners: Set<LogListener>; ready: Promise<void> }
+  >();
   private readonly channelPrefix: string;
 
   constructor(private readonly redis: RedisService) {
@@ -43,7 +46,9 @@ export class CrawlerLogBus implements OnApplicationShutdown {
 
   private publish(jobId: string, payload: string): void {
     this.redis.client.publish(this.channelPrefix + jobId, payload).catch((error: Error) => {
-      this.logger.warn(`publish to job ${jobId} failed (${error.message}); its streams will catch up from PostgreSQL`);
+      this.logger.warn(
+        `publish to job ${jobId} failed (${error.message}); its streams will catch up from PostgreSQL`,
+      );
     });
   }
 
@@ -65,7 +70,10 @@ export class CrawlerLogBus implements OnApplicationShutdown {
     }
     entry.listeners.add(listener);
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([entry.ready, new Promise<void>((resolve) => (timer = setTimeout(resolve, SUBSCRIBE_WAIT_MS)))]);
+    await Promise.race([
+      entry.ready,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, SUBSCRIBE_WAIT_MS))),
+    ]);
     clearTimeout(timer);
     const current = entry;
     return () => {
@@ -90,7 +98,8 @@ export class CrawlerLogBus implements OnApplicationShutdown {
     let connectedBefore = false;
     sub.on('ready', () => {
       // ioredis re-subscribes by itself; whatever was published while we were away is re-read from PostgreSQL.
-      if (connectedBefore) for (const entry of this.channels.values()) for (const l of entry.listeners) l.resync();
+      if (connectedBefore)
+        for (const entry of this.channels.values()) for (const l of entry.listeners) l.resync();
       connectedBefore = true;
     });
     sub.on('message', (channel: string, payload: string) => this.dispatch(channel, payload));

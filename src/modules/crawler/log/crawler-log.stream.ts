@@ -67,19 +67,27 @@ export class CrawlerLogStream implements BeforeApplicationShutdown {
         if (closed) return;
         closed = true;
         // The id repeats the last line's, so a client that reconnects after `end` resumes after it.
-        subscriber.next({ type: 'end', id: String(next - 1), data: JSON.stringify({ status: ended?.status }) });
+        subscriber.next({
+          type: 'end',
+          id: String(next - 1),
+          data: JSON.stringify({ status: ended?.status }),
+        });
         subscriber.complete();
       };
 
       const deliver = (first: number, lines: string[]) => {
-        const last = Math.min(first + lines.length - 1, ended ? ended.last : Number.MAX_SAFE_INTEGER);
+        const last = Math.min(
+          first + lines.length - 1,
+          ended ? ended.last : Number.MAX_SAFE_INTEGER,
+        );
         if (last < next) return; // already emitted
         if (first > next) {
           target = Math.max(target, last);
           void read(); // a gap: read it (and this batch) from PostgreSQL
           return;
         }
-        for (let seq = next; seq <= last; seq++) subscriber.next({ id: String(seq), data: lines[seq - first] });
+        for (let seq = next; seq <= last; seq++)
+          subscriber.next({ id: String(seq), data: lines[seq - first] });
         next = last + 1;
       };
 
@@ -94,22 +102,22 @@ export class CrawlerLogStream implements BeforeApplicationShutdown {
           do {
             if (resyncWanted) {
               resyncWanted = false;
-              const rows = (await this.dataSource.query(
-                'SELECT status, log_count FROM crawler_jobs WHERE id = $1',
-                [jobId],
-              )) as Array<{ status: CrawlerJobStatus; log_count: number }>;
+              const rows = await this.dataSource.query<
+                Array<{ status: CrawlerJobStatus; log_count: number }>
+              >('SELECT status, log_count FROM crawler_jobs WHERE id = $1', [jobId]);
               const job = rows[0];
               if (!job) break;
               target = Math.max(target, job.log_count);
-              if (!ended && isTerminal(job.status)) ended = { status: job.status, last: job.log_count };
+              if (!ended && isTerminal(job.status))
+                ended = { status: job.status, last: job.log_count };
             }
             while (!closed && next <= upper()) {
               await this.drained(socket, () => closed);
               if (closed) break;
-              const rows = (await this.dataSource.query(
+              const rows = await this.dataSource.query<LogRow[]>(
                 'SELECT seq, message FROM crawler_job_logs WHERE job_id = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq LIMIT $4',
                 [jobId, next, upper(), SSE_REPLAY_PAGE],
-              )) as LogRow[];
+              );
               if (closed || rows.length === 0) break;
               for (const row of rows) {
                 if (row.seq < next) continue;
@@ -189,7 +197,12 @@ export class CrawlerLogStream implements BeforeApplicationShutdown {
 
   /** Waits while more than the high-water mark is queued for the client's socket. */
   private async drained(socket: Socket | undefined, isClosed: () => boolean): Promise<void> {
-    while (socket && !socket.destroyed && !isClosed() && socket.writableLength > SSE_REPLAY_HIGH_WATER_BYTES) {
+    while (
+      socket &&
+      !socket.destroyed &&
+      !isClosed() &&
+      socket.writableLength > SSE_REPLAY_HIGH_WATER_BYTES
+    ) {
       await new Promise<void>((resolve) => {
         const done = () => {
           socket.off('drain', done);

@@ -153,7 +153,7 @@ export class CrawlerLogWriter {
   private async write(jobId: string, lines: string[]): Promise<void> {
     const effects = parseLineEffects(lines);
     const summaryCount = effects.summaries.length;
-    const rows = (await this.dataSource.query(APPEND_SQL, [
+    const rows = await this.dataSource.query<AppendRow[]>(APPEND_SQL, [
       jobId,
       lines.length,
       lines,
@@ -161,7 +161,7 @@ export class CrawlerLogWriter {
       summaryCount,
       summaryCount ? JSON.stringify(effects.summaries) : null,
       effects.domains.length ? JSON.stringify(effects.domains) : null,
-    ])) as AppendRow[];
+    ]);
     const row = rows[0];
     if (!row) throw new UnknownCrawlerJobError(jobId);
     const last = row.log_count;

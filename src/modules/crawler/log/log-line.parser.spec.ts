@@ -3,7 +3,11 @@ import { parseLineEffects } from './log-line.parser.js';
 
 describe('parseLineEffects', () => {
   it('takes the last Progress: N% of the batch', () => {
-    const effects = parseLineEffects(['[INFO] Progress: 20% - 1/5', '[INFO] noise', '[INFO] Progress: 40% - 2/5']);
+    const effects = parseLineEffects([
+      '[INFO] Progress: 20% - 1/5',
+      '[INFO] noise',
+      '[INFO] Progress: 40% - 2/5',
+    ]);
     expect(effects.progress).toBe(40);
     expect(effects.summaries).toEqual([]);
   });
@@ -18,7 +22,10 @@ describe('parseLineEffects', () => {
       '[SUMMARY] {"status":"success","domains":["a.com","b.com"]}',
       '[SUMMARY] not json',
     ]);
-    expect(effects.summaries).toEqual([{ status: 'success', domains: ['a.com', 'b.com'] }, { raw: 'not json' }]);
+    expect(effects.summaries).toEqual([
+      { status: 'success', domains: ['a.com', 'b.com'] },
+      { raw: 'not json' },
+    ]);
     expect(effects.domains).toEqual(['a.com', 'b.com']);
   });
 
