@@ -2,9 +2,12 @@ import {
   Column,
   CreateDateColumn,
   Entity,
+  ForeignKey,
+  Index,
   PrimaryGeneratedColumn,
   UpdateDateColumn,
 } from 'typeorm';
+import { User } from '../../auth/entities/user.entity.js';
 
 export const CRAWLER_JOB_STATUSES = [
   'queued',
@@ -23,12 +26,18 @@ export interface RunpodDispatch {
   at: string;
 }
 
+// Declared as in the migration, so the schema check (test/e2e/migrations) sees no drift.
 @Entity('crawler_jobs')
+@Index('crawler_jobs_user_created_idx', ['userId', 'createdAt'])
+@Index('crawler_jobs_created_idx', ['createdAt'])
+@Index('crawler_jobs_status_idx', ['status'])
+@Index('crawler_jobs_running_activity_idx', ['lastActivityAt'], { where: `"status" = 'running'` })
 export class CrawlerJob {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
 
   @Column({ type: 'uuid' })
+  @ForeignKey(() => User, { name: 'crawler_jobs_user_id_fkey', onDelete: 'CASCADE' })
   userId!: string;
 
   @Column({
@@ -65,16 +74,16 @@ export class CrawlerJob {
   summary!: unknown;
 
   /** Every `[SUMMARY]` received, one per keyword, in arrival order. */
-  @Column({ type: 'jsonb', default: () => `'[]'::jsonb` })
+  @Column({ type: 'jsonb', default: [] })
   summaries!: unknown[];
 
   @Column({ type: 'integer', default: 0 })
   summaryCount!: number;
 
-  @Column({ type: 'jsonb', default: () => `'[]'::jsonb` })
+  @Column({ type: 'jsonb', default: [] })
   domains!: unknown[];
 
-  @Column({ type: 'jsonb', default: () => `'{}'::jsonb` })
+  @Column({ type: 'jsonb', default: {} })
   runpodRuns!: Record<string, RunpodDispatch>;
 
   @Column({ type: 'text', nullable: true })
