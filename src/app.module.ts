@@ -13,9 +13,11 @@ import { AuthModule } from './modules/auth/auth.module.js';
 import { JwtAuthGuard } from './modules/auth/guards/jwt-auth.guard.js';
 import { RolesGuard } from './modules/auth/guards/roles.guard.js';
 import { HealthModule } from './modules/health/health.module.js';
+import { PlacesModule } from './modules/places/places.module.js';
 import { QuotaRefundInterceptor } from './modules/rate-limit/quota-refund.interceptor.js';
 import { QuotaGuard } from './modules/rate-limit/quota.guard.js';
 import { RateLimitModule } from './modules/rate-limit/rate-limit.module.js';
+import { ScraperModule } from './modules/scraper/scraper.module.js';
 
 export interface AppModuleOptions {
   /** Extra modules mounted beside the features (tests mount probe routes this way). */
@@ -46,6 +48,8 @@ export class AppModule {
         AuthModule,
         RateLimitModule,
         HealthModule,
+        ScraperModule.forRoot({ workers: config.role !== 'api' }),
+        PlacesModule,
         ...(options.imports ?? []),
       ],
       providers: [

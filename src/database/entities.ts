@@ -1,4 +1,6 @@
 import { User } from '../modules/auth/entities/user.entity.js';
+import { GoogleMapPlace } from '../modules/places/entities/google-map-place.entity.js';
+import { ScraperJob } from '../modules/scraper/entities/scraper-job.entity.js';
 
 /** Every TypeORM entity of the app; each feature module adds its own here. */
-export const ENTITIES = [User];
+export const ENTITIES = [User, ScraperJob, GoogleMapPlace];
