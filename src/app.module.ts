@@ -9,6 +9,7 @@ import { RedisModule } from '@app/common';
 import { AppConfig, AppConfigModule } from '@app/config';
 import { DatabaseModule } from './database/database.module.js';
 import { loggerOptions } from './logger.options.js';
+import { AdminModule } from './modules/admin/admin.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { JwtAuthGuard } from './modules/auth/guards/jwt-auth.guard.js';
 import { RolesGuard } from './modules/auth/guards/roles.guard.js';
@@ -50,6 +51,7 @@ export class AppModule {
         HealthModule,
         ScraperModule.forRoot({ workers: config.role !== 'api' }),
         PlacesModule,
+        AdminModule,
         ...(options.imports ?? []),
       ],
       providers: [
