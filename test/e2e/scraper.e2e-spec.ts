@@ -292,19 +292,26 @@ describe('Scraper jobs', () => {
       expect((await t.http.get('/api/scraper/jobs/not-a-uuid', user.token)).status).toBe(422);
     });
 
-    it('answers the 11th job in the hour with 429 and Retry-After; cache hits count too', async () => {
+    it('answers the 11th job in the hour with 429 and Retry-After; cache hits count, refused bodies do not', async () => {
       const user = await createUser(t);
       const keyword = kw('quota');
+      const first = await t.http.post('/api/scraper/jobs', { keyword, location: 'Medan' }, user.token);
+      expect(first.status).toBe(202);
+      expect(first.headers.get('x-ratelimit-remaining')).toBe('9');
+      await finished(user, first.body.job_id);
+      // A body refused with 422 gives its unit back.
+      expect((await t.http.post('/api/scraper/jobs', { keyword }, user.token)).status).toBe(422);
       const statuses: number[] = [];
-      for (let i = 0; i < 11; i++) {
-        statuses.push((await t.http.post('/api/scraper/jobs', { keyword: `${keyword} ${i}`, location: 'Medan' }, user.token)).status);
+      for (let i = 0; i < 9; i++) {
+        statuses.push((await t.http.post('/api/scraper/jobs', { keyword, location: 'Medan' }, user.token)).status);
       }
-      expect(statuses.slice(0, 10).every((s) => s === 202)).toBe(true);
-      const last = await t.http.post('/api/scraper/jobs', { keyword, location: 'Medan' }, user.token);
+      expect(statuses).toEqual(Array(9).fill(200)); // cache hits, each counted
+      const last = await t.http.post('/api/scraper/jobs', { keyword: kw('other'), location: 'Medan' }, user.token);
       expect(last.status).toBe(429);
       expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0);
       expect(last.body.message).toMatch(/resets at/);
-      // A validation failure does not use a unit, and admins are unlimited.
+      expect(fake.callsFor(keyword)).toHaveLength(1);
+      // Admins are unlimited.
       const admin = await createUser(t, 'admin');
       for (let i = 0; i < 11; i++) {
         expect((await t.http.post('/api/scraper/jobs', { keyword: `${keyword} a${i}`, location: 'Medan' }, admin.token)).status).toBe(202);
