@@ -127,6 +127,21 @@ function rss(pid: number): { rss: number; hwm: number } {
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
+/** CPU seconds used so far by a process (utime + stime). */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks (USER_HZ = 100)
+}
+
+/** Machine-wide busy share of all CPUs since `since` (from /proc/stat). */
+function cpuTotals(): { busy: number; total: number } {
+  const [, ...values] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const n = values.map(Number);
+  const idle = n[3]! + n[4]!;
+  const total = n.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
 const mb = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
 
 async function main() {
@@ -170,7 +185,14 @@ async function main() {
       body: JSON.stringify({ ...query, keyword: 'BENCH  Kopi' }),
     });
   await cannon(2); // warm-up: JIT, pools
+  const apiCpuBefore = cpuSeconds(api.pid!);
+  const hitMachineBefore = cpuTotals();
   const hit = await cannon(CACHE_DURATION_S);
+  const hitMachineAfter = cpuTotals();
+  const apiCpu = Math.round(((cpuSeconds(api.pid!) - apiCpuBefore) / CACHE_DURATION_S) * 100);
+  const hitBusy = Math.round(((hitMachineAfter.busy - hitMachineBefore.busy) / (hitMachineAfter.total - hitMachineBefore.total)) * 100);
+  // The same load on the platform's cheapest authenticated route, for reference: the floor set by auth.
+  const me = await autocannon({ url: `${BASE}/api/auth/me`, connections: 16, duration: 5, headers: { authorization: `Bearer ${token}` } });
   results.cache_hit = {
     connections: 16,
     duration_s: CACHE_DURATION_S,
@@ -180,8 +202,14 @@ async function main() {
     non_2xx: hit.non2xx,
     errors: hit.errors,
     provider_calls: fake.calls.length - callsBefore,
+    api_cpu_percent: apiCpu,
+    machine_busy_percent: hitBusy,
+    reference_auth_me: { rps: Math.round(me.requests.average), latency_ms: { p50: me.latency.p50, p99: me.latency.p99 } },
   };
-  log(`cache hit: p99 ${hit.latency.p99} ms, ${Math.round(hit.requests.average)} req/s, non-2xx ${hit.non2xx}`);
+  log(
+    `cache hit: p99 ${hit.latency.p99} ms, ${Math.round(hit.requests.average)} req/s, non-2xx ${hit.non2xx}; API CPU ${apiCpu}%, machine ${hitBusy}% busy; ` +
+      `GET /api/auth/me for reference: p99 ${me.latency.p99} ms, ${Math.round(me.requests.average)} req/s`,
+  );
 
   // ——— 2. jobs through the queue ———
   async function drain(label: string): Promise<Record<string, number>> {
@@ -205,10 +233,16 @@ async function main() {
     await db.connect();
     const completed = async () =>
       Number((await db.query(`SELECT count(*) AS n FROM scraper_jobs WHERE keyword LIKE $1 AND status = 'completed'`, [`${label} %`])).rows[0].n);
+    const workerPids = children.filter((c) => c !== api && c.exitCode === null).map((c) => c.pid!);
+    const cpuBefore = workerPids.map(cpuSeconds);
+    const machineBefore = cpuTotals();
     const started = performance.now();
     await json('POST', '/api/admin/queues/scraper/resume', token);
     await until(`${label}: ${JOBS} jobs completed`, async () => (await completed()) >= JOBS, 180_000, 100);
     const seconds = (performance.now() - started) / 1000;
+    const workerCpu = workerPids.map((pid, i) => Math.round(((cpuSeconds(pid) - cpuBefore[i]!) / seconds) * 100));
+    const machineAfter = cpuTotals();
+    const machineBusy = Math.round(((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * 100);
     const [{ failed }] = (await db.query(`SELECT count(*)::int AS failed FROM scraper_jobs WHERE keyword LIKE $1 AND status <> 'completed'`, [`${label} %`])).rows;
     const [{ places }] = (await db.query(`SELECT count(*)::int AS places FROM google_map_places WHERE keyword LIKE $1`, [`${label} %`])).rows;
     await db.end();
@@ -219,14 +253,16 @@ async function main() {
       places_stored: places,
       not_completed: failed,
       enqueue_per_s: Math.round(JOBS / enqueueSeconds),
-    };
+      worker_cpu_percent: workerCpu.reduce((a, b) => a + b, 0),
+      machine_busy_percent: machineBusy,
+    } as Record<string, number>;
   }
   const one = await drain('bench-w1');
-  log(`one worker: ${one.jobs_per_s} jobs/s (${one.jobs} in ${one.seconds} s)`);
+  log(`one worker: ${one.jobs_per_s} jobs/s (${one.jobs} in ${one.seconds} s; worker CPU ${one.worker_cpu_percent}%, machine ${one.machine_busy_percent}% busy)`);
   start('worker-2', { APP_ROLE: 'worker', PYTHON_SCRAPER_API_URL: fake.url });
   await until('worker 2', async () => (await workerCount()) >= 2, 30_000, 200);
   const two = await drain('bench-w2');
-  log(`two workers: ${two.jobs_per_s} jobs/s (${two.jobs} in ${two.seconds} s)`);
+  log(`two workers: ${two.jobs_per_s} jobs/s (${two.jobs} in ${two.seconds} s; workers CPU ${two.worker_cpu_percent}%, machine ${two.machine_busy_percent}% busy)`);
   results.queue = { one_worker: one, two_workers: two, worker_concurrency: Number(WORKER_CONCURRENCY) };
   void worker1;
 
@@ -310,7 +346,8 @@ async function main() {
     peak = Math.max(peak, after.hwm);
     return {
       status: res.status,
-      rows: format === 'csv' ? lines - 1 : lines - 1,
+      // CSV: a header then one line per row; JSON: "[", one line per row, "]".
+      rows: format === 'csv' ? lines - 1 : lines - 2,
       mb: mb(bytes),
       seconds: round(seconds),
       rss_before_mb: mb(before.rss),

@@ -27,7 +27,7 @@ export interface StoreResult {
 /** Rows per INSERT: one jsonb parameter each, so the statement stays small and plannable. */
 const STORE_CHUNK = 1000;
 /** Rows fetched per round trip while exporting: memory stays flat whatever the total. */
-const EXPORT_FETCH = 1000;
+const EXPORT_FETCH = 500;
 
 const SELECT_COLUMNS = `
   p.id, p.name, p.address, p.phone, p.website, p.rating, p.reviews_count, p.category,

@@ -65,8 +65,9 @@ export class ScraperProcessor implements OnApplicationBootstrap {
     timer.unref();
     this.logger.log(`job ${data.jobId}: attempt ${attempt}/${SCRAPER_ATTEMPTS} "${data.keyword}" in ${data.location}`);
     try {
+      // The row and the SSE subscribers get every milestone; Bull's own progress (Bull Board)
+      // only the mid-way one, which spares a Redis round trip per job.
       await this.scraper.markProcessing(data.jobId, attempt);
-      await job.progress(SCRAPE_PROGRESS.started);
 
       const places = await this.provider.search(
         { keyword: data.keyword, location: data.location, kecamatan: data.kecamatan, maxResults: data.maxResults },
