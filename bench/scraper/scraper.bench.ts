@@ -27,7 +27,8 @@ import { FakeScraperApi } from '../../test/fakes/fake-scraper-api.js';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // dist/bench/scraper → repo root
 const MAIN = join(ROOT, 'dist/src/main.js');
 const DB_NAME = process.env.BENCH_DATABASE ?? 'gm_bench_scraper';
-const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const ADMIN_URL =
+  process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const DATABASE_URL = ADMIN_URL.replace(/\/[^/]*$/, `/${DB_NAME}`);
 const PREFIX = `bench-scraper-${process.pid}`;
 const PORT = Number(process.env.BENCH_PORT ?? 3917);
@@ -46,12 +47,18 @@ function log(message: string) {
   console.log(`[bench] ${message}`);
 }
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs: number, intervalMs = 50): Promise<T> {
+async function until<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs: number,
+  intervalMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check().catch(() => undefined);
     if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(intervalMs);
   }
 }
@@ -75,12 +82,20 @@ function env(extra: Record<string, string>): NodeJS.ProcessEnv {
 }
 
 function start(name: string, extra: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [MAIN], { cwd: ROOT, env: env(extra), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: ROOT,
+    env: env(extra),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()).length > 1e6 && (output = output.slice(-1e5)));
+  child.stdout!.on(
+    'data',
+    (d: Buffer) => (output += d.toString()).length > 1e6 && (output = output.slice(-1e5)),
+  );
   child.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${name}] ${d.toString()}`));
   child.once('exit', (code, signal) => {
-    if (!stopping) console.error(`[bench] ${name} exited early (${code ?? signal})\n${output.slice(-4000)}`);
+    if (!stopping)
+      console.error(`[bench] ${name} exited early (${code ?? signal})\n${output.slice(-4000)}`);
   });
   children.push(child);
   return child;
@@ -111,10 +126,18 @@ async function workerCount(): Promise<number> {
   return list.split('\n').filter((line) => line.includes(name)).length;
 }
 
-async function json<T = any>(method: string, path: string, token?: string, body?: unknown): Promise<{ status: number; body: T }> {
+async function json<T = any>(
+  method: string,
+  path: string,
+  token?: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   const res = await fetch(`${BASE}${path}`, {
     method,
-    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await res.text();
@@ -123,7 +146,8 @@ async function json<T = any>(method: string, path: string, token?: string, body?
 
 function rss(pid: number): { rss: number; hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
+  const kb = (field: string) =>
+    Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) * 1024;
   return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
 }
 
@@ -147,8 +171,17 @@ const mb = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
 async function main() {
   const results: Record<string, unknown> = {
     started_at: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, loadavg_before: loadavg().map((x) => Math.round(x * 100) / 100) },
-    settings: { jobs: JOBS, worker_concurrency: Number(WORKER_CONCURRENCY), log_level: 'warn', node_env: 'production' },
+    machine: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model,
+      loadavg_before: loadavg().map((x) => Math.round(x * 100) / 100),
+    },
+    settings: {
+      jobs: JOBS,
+      worker_concurrency: Number(WORKER_CONCURRENCY),
+      log_level: 'warn',
+      node_env: 'production',
+    },
   };
 
   // ——— setup ———
@@ -161,7 +194,11 @@ async function main() {
   const fake = await new FakeScraperApi({ apiKey: API_KEY }).start();
   log(`fake provider at ${fake.url}; database ${DB_NAME}; redis prefix ${PREFIX}`);
 
-  const api = start('api', { APP_ROLE: 'api', PORT: String(PORT), PYTHON_SCRAPER_API_URL: fake.url });
+  const api = start('api', {
+    APP_ROLE: 'api',
+    PORT: String(PORT),
+    PYTHON_SCRAPER_API_URL: fake.url,
+  });
   await until('the API', async () => (await fetch(`${BASE}/api/health`)).ok, 30_000, 200);
   const worker1 = start('worker-1', { APP_ROLE: 'worker', PYTHON_SCRAPER_API_URL: fake.url });
   await until('worker 1', async () => (await workerCount()) >= 1, 30_000, 200);
@@ -173,7 +210,13 @@ async function main() {
   // ——— 1. cache hits ———
   const query = { keyword: 'bench kopi', location: 'Jakarta Selatan', kecamatan: 'Tebet' };
   const primed = await json('POST', '/api/scraper/jobs', token, query);
-  await until('the priming job', async () => (await json('GET', `/api/scraper/jobs/${primed.body.job_id}`, token)).body.status === 'completed', 20_000);
+  await until(
+    'the priming job',
+    async () =>
+      (await json('GET', `/api/scraper/jobs/${primed.body.job_id}`, token)).body.status ===
+      'completed',
+    20_000,
+  );
   const callsBefore = fake.calls.length;
   const cannon = (duration: number) =>
     autocannon({
@@ -190,21 +233,38 @@ async function main() {
   const hit = await cannon(CACHE_DURATION_S);
   const hitMachineAfter = cpuTotals();
   const apiCpu = Math.round(((cpuSeconds(api.pid!) - apiCpuBefore) / CACHE_DURATION_S) * 100);
-  const hitBusy = Math.round(((hitMachineAfter.busy - hitMachineBefore.busy) / (hitMachineAfter.total - hitMachineBefore.total)) * 100);
+  const hitBusy = Math.round(
+    ((hitMachineAfter.busy - hitMachineBefore.busy) /
+      (hitMachineAfter.total - hitMachineBefore.total)) *
+      100,
+  );
   // The same load on the platform's cheapest authenticated route, for reference: the floor set by auth.
-  const me = await autocannon({ url: `${BASE}/api/auth/me`, connections: 16, duration: 5, headers: { authorization: `Bearer ${token}` } });
+  const me = await autocannon({
+    url: `${BASE}/api/auth/me`,
+    connections: 16,
+    duration: 5,
+    headers: { authorization: `Bearer ${token}` },
+  });
   results.cache_hit = {
     connections: 16,
     duration_s: CACHE_DURATION_S,
     requests: hit.requests.total,
     rps: Math.round(hit.requests.average),
-    latency_ms: { p50: hit.latency.p50, p90: hit.latency.p90, p99: hit.latency.p99, max: hit.latency.max },
+    latency_ms: {
+      p50: hit.latency.p50,
+      p90: hit.latency.p90,
+      p99: hit.latency.p99,
+      max: hit.latency.max,
+    },
     non_2xx: hit.non2xx,
     errors: hit.errors,
     provider_calls: fake.calls.length - callsBefore,
     api_cpu_percent: apiCpu,
     machine_busy_percent: hitBusy,
-    reference_auth_me: { rps: Math.round(me.requests.average), latency_ms: { p50: me.latency.p50, p99: me.latency.p99 } },
+    reference_auth_me: {
+      rps: Math.round(me.requests.average),
+      latency_ms: { p50: me.latency.p50, p99: me.latency.p99 },
+    },
   };
   log(
     `cache hit: p99 ${hit.latency.p99} ms, ${Math.round(hit.requests.average)} req/s, non-2xx ${hit.non2xx}; API CPU ${apiCpu}%, machine ${hitBusy}% busy; ` +
@@ -222,8 +282,12 @@ async function main() {
       Array.from({ length: 16 }, async () => {
         while (next < JOBS) {
           const i = next++;
-          const res = await json('POST', '/api/scraper/jobs', token, { keyword: `${label} ${i}`, location: 'Bench City' });
-          if (res.status !== 202) throw new Error(`enqueue: ${res.status} ${JSON.stringify(res.body)}`);
+          const res = await json('POST', '/api/scraper/jobs', token, {
+            keyword: `${label} ${i}`,
+            location: 'Bench City',
+          });
+          if (res.status !== 202)
+            throw new Error(`enqueue: ${res.status} ${JSON.stringify(res.body)}`);
           ids.push(res.body.job_id);
         }
       }),
@@ -232,19 +296,45 @@ async function main() {
     const db = new pg.Client({ connectionString: DATABASE_URL });
     await db.connect();
     const completed = async () =>
-      Number((await db.query(`SELECT count(*) AS n FROM scraper_jobs WHERE keyword LIKE $1 AND status = 'completed'`, [`${label} %`])).rows[0].n);
+      Number(
+        (
+          await db.query(
+            `SELECT count(*) AS n FROM scraper_jobs WHERE keyword LIKE $1 AND status = 'completed'`,
+            [`${label} %`],
+          )
+        ).rows[0].n,
+      );
     const workerPids = children.filter((c) => c !== api && c.exitCode === null).map((c) => c.pid!);
     const cpuBefore = workerPids.map(cpuSeconds);
     const machineBefore = cpuTotals();
     const started = performance.now();
     await json('POST', '/api/admin/queues/scraper/resume', token);
-    await until(`${label}: ${JOBS} jobs completed`, async () => (await completed()) >= JOBS, 180_000, 100);
+    await until(
+      `${label}: ${JOBS} jobs completed`,
+      async () => (await completed()) >= JOBS,
+      180_000,
+      100,
+    );
     const seconds = (performance.now() - started) / 1000;
-    const workerCpu = workerPids.map((pid, i) => Math.round(((cpuSeconds(pid) - cpuBefore[i]!) / seconds) * 100));
+    const workerCpu = workerPids.map((pid, i) =>
+      Math.round(((cpuSeconds(pid) - cpuBefore[i]!) / seconds) * 100),
+    );
     const machineAfter = cpuTotals();
-    const machineBusy = Math.round(((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * 100);
-    const [{ failed }] = (await db.query(`SELECT count(*)::int AS failed FROM scraper_jobs WHERE keyword LIKE $1 AND status <> 'completed'`, [`${label} %`])).rows;
-    const [{ places }] = (await db.query(`SELECT count(*)::int AS places FROM google_map_places WHERE keyword LIKE $1`, [`${label} %`])).rows;
+    const machineBusy = Math.round(
+      ((machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total)) * 100,
+    );
+    const [{ failed }] = (
+      await db.query(
+        `SELECT count(*)::int AS failed FROM scraper_jobs WHERE keyword LIKE $1 AND status <> 'completed'`,
+        [`${label} %`],
+      )
+    ).rows;
+    const [{ places }] = (
+      await db.query(
+        `SELECT count(*)::int AS places FROM google_map_places WHERE keyword LIKE $1`,
+        [`${label} %`],
+      )
+    ).rows;
     await db.end();
     return {
       jobs: JOBS,
@@ -258,19 +348,31 @@ async function main() {
     } as Record<string, number>;
   }
   const one = await drain('bench-w1');
-  log(`one worker: ${one.jobs_per_s} jobs/s (${one.jobs} in ${one.seconds} s; worker CPU ${one.worker_cpu_percent}%, machine ${one.machine_busy_percent}% busy)`);
+  log(
+    `one worker: ${one.jobs_per_s} jobs/s (${one.jobs} in ${one.seconds} s; worker CPU ${one.worker_cpu_percent}%, machine ${one.machine_busy_percent}% busy)`,
+  );
   start('worker-2', { APP_ROLE: 'worker', PYTHON_SCRAPER_API_URL: fake.url });
   await until('worker 2', async () => (await workerCount()) >= 2, 30_000, 200);
   const two = await drain('bench-w2');
-  log(`two workers: ${two.jobs_per_s} jobs/s (${two.jobs} in ${two.seconds} s; workers CPU ${two.worker_cpu_percent}%, machine ${two.machine_busy_percent}% busy)`);
-  results.queue = { one_worker: one, two_workers: two, worker_concurrency: Number(WORKER_CONCURRENCY) };
+  log(
+    `two workers: ${two.jobs_per_s} jobs/s (${two.jobs} in ${two.seconds} s; workers CPU ${two.worker_cpu_percent}%, machine ${two.machine_busy_percent}% busy)`,
+  );
+  results.queue = {
+    one_worker: one,
+    two_workers: two,
+    worker_concurrency: Number(WORKER_CONCURRENCY),
+  };
   void worker1;
 
   // ——— 3. storing places ———
-  const dataSource = new DataSource({ ...typeOrmOptions({ database: { url: DATABASE_URL, poolSize: 10 } }) });
+  const dataSource = new DataSource({
+    ...typeOrmOptions({ database: { url: DATABASE_URL, poolSize: 10 } }),
+  });
   await dataSource.initialize();
   const places = new PlacesService(dataSource);
-  const [{ id: userId }] = await dataSource.query(`SELECT id FROM users WHERE email = $1`, [ADMIN.email]);
+  const [{ id: userId }] = await dataSource.query(`SELECT id FROM users WHERE email = $1`, [
+    ADMIN.email,
+  ]);
   const make = (from: number, count: number, tag: string): Place[] =>
     Array.from({ length: count }, (_, i) => ({
       name: `${tag} place ${from + i}`,
@@ -284,18 +386,28 @@ async function main() {
       longitude: 106.8,
       googlePlaceId: `bench-${tag}-${from + i}`,
     }));
-  const owner = (kecamatan: string | null) => ({ userId, jobId: null, keyword: 'bench store', location: 'Jakarta', kecamatan });
+  const owner = (kecamatan: string | null) => ({
+    userId,
+    jobId: null,
+    keyword: 'bench store',
+    location: 'Jakarta',
+    kecamatan,
+  });
   // (a) large batches: 100,000 new places then the same 100,000 again (all duplicates).
   let t0 = performance.now();
   let stored = { inserted: 0, duplicates: 0 };
   for (let i = 0; i < EXPORT_ROWS; i += 5000) {
     const r = await places.store(owner('Export'), make(i, 5000, 'export'));
-    stored = { inserted: stored.inserted + r.inserted, duplicates: stored.duplicates + r.duplicates };
+    stored = {
+      inserted: stored.inserted + r.inserted,
+      duplicates: stored.duplicates + r.duplicates,
+    };
   }
   const freshSeconds = (performance.now() - t0) / 1000;
   t0 = performance.now();
   let dupes = 0;
-  for (let i = 0; i < EXPORT_ROWS; i += 5000) dupes += (await places.store(owner('Export'), make(i, 5000, 'export'))).duplicates;
+  for (let i = 0; i < EXPORT_ROWS; i += 5000)
+    dupes += (await places.store(owner('Export'), make(i, 5000, 'export'))).duplicates;
   const dupSeconds = (performance.now() - t0) / 1000;
   // (b) job-sized batches: 20 places, 8 at a time, half of each batch already stored.
   t0 = performance.now();
@@ -305,19 +417,42 @@ async function main() {
     Array.from({ length: 8 }, async () => {
       while (batch < 2500) {
         const b = batch++;
-        const r = await places.store(owner(null), [...make(b * 10, 10, 'small'), ...make(b * 10 - 10, 10, 'small')]);
-        small = { rows: small.rows + r.total, inserted: small.inserted + r.inserted, duplicates: small.duplicates + r.duplicates };
+        const r = await places.store(owner(null), [
+          ...make(b * 10, 10, 'small'),
+          ...make(b * 10 - 10, 10, 'small'),
+        ]);
+        small = {
+          rows: small.rows + r.total,
+          inserted: small.inserted + r.inserted,
+          duplicates: small.duplicates + r.duplicates,
+        };
       }
     }),
   );
   const smallSeconds = (performance.now() - t0) / 1000;
   await dataSource.destroy();
   results.store = {
-    batch_5000_new: { rows: EXPORT_ROWS, inserted: stored.inserted, seconds: round(freshSeconds), rows_per_s: Math.round(EXPORT_ROWS / freshSeconds) },
-    batch_5000_all_duplicates: { rows: EXPORT_ROWS, duplicates: dupes, seconds: round(dupSeconds), rows_per_s: Math.round(EXPORT_ROWS / dupSeconds) },
-    batch_20_half_duplicates_x8: { ...small, seconds: round(smallSeconds), rows_per_s: Math.round(small.rows / smallSeconds) },
+    batch_5000_new: {
+      rows: EXPORT_ROWS,
+      inserted: stored.inserted,
+      seconds: round(freshSeconds),
+      rows_per_s: Math.round(EXPORT_ROWS / freshSeconds),
+    },
+    batch_5000_all_duplicates: {
+      rows: EXPORT_ROWS,
+      duplicates: dupes,
+      seconds: round(dupSeconds),
+      rows_per_s: Math.round(EXPORT_ROWS / dupSeconds),
+    },
+    batch_20_half_duplicates_x8: {
+      ...small,
+      seconds: round(smallSeconds),
+      rows_per_s: Math.round(small.rows / smallSeconds),
+    },
   };
-  log(`store: ${Math.round(EXPORT_ROWS / freshSeconds)} new rows/s, ${Math.round(EXPORT_ROWS / dupSeconds)} duplicate rows/s, ${Math.round(small.rows / smallSeconds)} rows/s in 20-place batches`);
+  log(
+    `store: ${Math.round(EXPORT_ROWS / freshSeconds)} new rows/s, ${Math.round(EXPORT_ROWS / dupSeconds)} duplicate rows/s, ${Math.round(small.rows / smallSeconds)} rows/s in 20-place batches`,
+  );
 
   // ——— 4. export ———
   async function exportRun(format: 'csv' | 'json') {
@@ -333,7 +468,9 @@ async function main() {
     let peak = before.rss;
     const sampler = setInterval(() => (peak = Math.max(peak, rss(pid).rss)), 20);
     const started = performance.now();
-    const res = await fetch(`${BASE}/api/places/export?format=${format}&kecamatan=Export`, { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(`${BASE}/api/places/export?format=${format}&kecamatan=Export`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     let bytes = 0;
     let lines = 0;
     for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
@@ -360,7 +497,10 @@ async function main() {
   results.export = { rows: EXPORT_ROWS, csv, json: jsonExport };
   log(`export csv: +${csv.growth_mb} MB peak RSS, json: +${jsonExport.growth_mb} MB`);
 
-  results.machine = { ...(results.machine as object), loadavg_after: loadavg().map((x) => Math.round(x * 100) / 100) };
+  results.machine = {
+    ...(results.machine as object),
+    loadavg_after: loadavg().map((x) => Math.round(x * 100) / 100),
+  };
   results.finished_at = new Date().toISOString();
   await stopAll();
   await fake.stop();
@@ -369,18 +509,60 @@ async function main() {
   // ——— report ———
   const ch = results.cache_hit as any;
   const rows: Array<[string, string, string, string]> = [
-    ['cache-hit POST /api/scraper/jobs, c=16', `p99 ${ch.latency_ms.p99} ms (p50 ${ch.latency_ms.p50}, ${ch.rps} req/s)`, 'p99 < 20 ms', ch.latency_ms.p99 < 20 ? 'PASS' : 'FAIL'],
-    ['queue jobs end-to-end, 1 worker process', `${one.jobs_per_s} jobs/s`, '≥ 200 jobs/s', one.jobs_per_s >= 200 ? 'PASS' : 'FAIL'],
-    ['queue jobs end-to-end, 2 worker processes', `${two.jobs_per_s} jobs/s`, '> 1 worker', two.jobs_per_s > one.jobs_per_s ? 'PASS' : 'FAIL'],
-    ['store places, 5000-row batches, new', `${(results.store as any).batch_5000_new.rows_per_s} rows/s`, '≥ 20,000 rows/s', (results.store as any).batch_5000_new.rows_per_s >= 20000 ? 'PASS' : 'FAIL'],
-    ['store places, 5000-row batches, duplicates', `${(results.store as any).batch_5000_all_duplicates.rows_per_s} rows/s`, '≥ 20,000 rows/s', (results.store as any).batch_5000_all_duplicates.rows_per_s >= 20000 ? 'PASS' : 'FAIL'],
-    ['store places, 20-row batches ×8, half dup', `${(results.store as any).batch_20_half_duplicates_x8.rows_per_s} rows/s`, '(job-sized)', ''],
-    ['export 100,000 places as CSV', `+${csv.growth_mb} MB peak RSS (${csv.seconds} s, ${csv.mb} MB)`, '< 100 MB', csv.growth_mb < 100 && csv.rows === EXPORT_ROWS ? 'PASS' : 'FAIL'],
-    ['export 100,000 places as JSON', `+${jsonExport.growth_mb} MB peak RSS (${jsonExport.seconds} s, ${jsonExport.mb} MB)`, '< 100 MB', jsonExport.growth_mb < 100 && jsonExport.rows === EXPORT_ROWS ? 'PASS' : 'FAIL'],
+    [
+      'cache-hit POST /api/scraper/jobs, c=16',
+      `p99 ${ch.latency_ms.p99} ms (p50 ${ch.latency_ms.p50}, ${ch.rps} req/s)`,
+      'p99 < 20 ms',
+      ch.latency_ms.p99 < 20 ? 'PASS' : 'FAIL',
+    ],
+    [
+      'queue jobs end-to-end, 1 worker process',
+      `${one.jobs_per_s} jobs/s`,
+      '≥ 200 jobs/s',
+      one.jobs_per_s >= 200 ? 'PASS' : 'FAIL',
+    ],
+    [
+      'queue jobs end-to-end, 2 worker processes',
+      `${two.jobs_per_s} jobs/s`,
+      '> 1 worker',
+      two.jobs_per_s > one.jobs_per_s ? 'PASS' : 'FAIL',
+    ],
+    [
+      'store places, 5000-row batches, new',
+      `${(results.store as any).batch_5000_new.rows_per_s} rows/s`,
+      '≥ 20,000 rows/s',
+      (results.store as any).batch_5000_new.rows_per_s >= 20000 ? 'PASS' : 'FAIL',
+    ],
+    [
+      'store places, 5000-row batches, duplicates',
+      `${(results.store as any).batch_5000_all_duplicates.rows_per_s} rows/s`,
+      '≥ 20,000 rows/s',
+      (results.store as any).batch_5000_all_duplicates.rows_per_s >= 20000 ? 'PASS' : 'FAIL',
+    ],
+    [
+      'store places, 20-row batches ×8, half dup',
+      `${(results.store as any).batch_20_half_duplicates_x8.rows_per_s} rows/s`,
+      '(job-sized)',
+      '',
+    ],
+    [
+      'export 100,000 places as CSV',
+      `+${csv.growth_mb} MB peak RSS (${csv.seconds} s, ${csv.mb} MB)`,
+      '< 100 MB',
+      csv.growth_mb < 100 && csv.rows === EXPORT_ROWS ? 'PASS' : 'FAIL',
+    ],
+    [
+      'export 100,000 places as JSON',
+      `+${jsonExport.growth_mb} MB peak RSS (${jsonExport.seconds} s, ${jsonExport.mb} MB)`,
+      '< 100 MB',
+      jsonExport.growth_mb < 100 && jsonExport.rows === EXPORT_ROWS ? 'PASS' : 'FAIL',
+    ],
   ];
   const width = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   console.log('\n' + rows.map((r) => r.map((c, i) => c.padEnd(width[i]!)).join(' | ')).join('\n'));
-  console.log(`\nload average before ${(results.machine as any).loadavg_before.join(' ')}, after ${(results.machine as any).loadavg_after.join(' ')} (${cpus().length} CPUs, shared)`);
+  console.log(
+    `\nload average before ${(results.machine as any).loadavg_before.join(' ')}, after ${(results.machine as any).loadavg_after.join(' ')} (${cpus().length} CPUs, shared)`,
+  );
   const dir = join(ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `scraper-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeScraperApi } from '../fakes/fake-scraper-api.js';
 import { createOwnDatabase } from '../utils/own-database.js';
-import { createTestApp, createUser, waitFor, type TestApp, type TestUser } from '../utils/test-app.js';
+import {
+  createTestApp,
+  createUser,
+  waitFor,
+  type TestApp,
+  type TestUser,
+} from '../utils/test-app.js';
 
 describe('Admin queue operations, stats and Bull Board', () => {
   let t: TestApp;
@@ -38,7 +44,9 @@ describe('Admin queue operations, stats and Bull Board', () => {
     return res.body.job_id as string;
   };
   const settle = (id: string, status: string) =>
-    waitFor(async () => ((await job(id)).status === status ? job(id) : undefined), { what: `job ${id} ${status}` });
+    waitFor(async () => ((await job(id)).status === status ? job(id) : undefined), {
+      what: `job ${id} ${status}`,
+    });
 
   it('refuses every operation to non-admins (403) and to anonymous callers (401)', async () => {
     const premium = await createUser(t, 'premium');
@@ -54,8 +62,14 @@ describe('Admin queue operations, stats and Bull Board', () => {
       ['GET', '/api/admin/stats'],
     ];
     for (const [method, path] of calls) {
-      expect((await t.http.request(method, path, { token: user.token })).status, `${method} ${path}`).toBe(403);
-      expect((await t.http.request(method, path, { token: premium.token })).status, `${method} ${path}`).toBe(403);
+      expect(
+        (await t.http.request(method, path, { token: user.token })).status,
+        `${method} ${path}`,
+      ).toBe(403);
+      expect(
+        (await t.http.request(method, path, { token: premium.token })).status,
+        `${method} ${path}`,
+      ).toBe(403);
       expect((await t.http.request(method, path)).status, `${method} ${path}`).toBe(401);
     }
   });
@@ -78,7 +92,12 @@ describe('Admin queue operations, stats and Bull Board', () => {
     expect(paused.status).toBe(200);
     expect(paused.body.is_paused).toBe(true);
     const premium = await createUser(t, 'premium');
-    const ids = [await scrape(user, `p-user ${randomUUID()}`), await scrape(user, `p-user ${randomUUID()}`), await scrape(premium, `p-prem ${randomUUID()}`), await scrape(admin, `p-admin ${randomUUID()}`)];
+    const ids = [
+      await scrape(user, `p-user ${randomUUID()}`),
+      await scrape(user, `p-user ${randomUUID()}`),
+      await scrape(premium, `p-prem ${randomUUID()}`),
+      await scrape(admin, `p-admin ${randomUUID()}`),
+    ];
     const summary = (await t.http.get('/api/admin/queues/scraper', admin.token)).body;
     expect(summary.counts.paused + summary.counts.waiting).toBe(4);
     expect(summary.waiting_by_priority).toEqual({ admin: 1, premium: 1, user: 2, none: 0 });
@@ -93,7 +112,11 @@ describe('Admin queue operations, stats and Bull Board', () => {
 
   it('lists failed jobs with their errors, retries one, retries all, removes failed', async () => {
     fake.failAlways = true;
-    const ids = [await scrape(user, `f-1 ${randomUUID()}`), await scrape(user, `f-2 ${randomUUID()}`), await scrape(user, `f-3 ${randomUUID()}`)];
+    const ids = [
+      await scrape(user, `f-1 ${randomUUID()}`),
+      await scrape(user, `f-2 ${randomUUID()}`),
+      await scrape(user, `f-3 ${randomUUID()}`),
+    ];
     for (const id of ids) await settle(id, 'failed');
 
     const failed = await t.http.get('/api/admin/queues/scraper/failed?limit=2', admin.token);
@@ -110,13 +133,28 @@ describe('Admin queue operations, stats and Bull Board', () => {
 
     // Retry one: its row goes back to queued, then (the provider fixed) completes.
     fake.failAlways = false;
-    const retried = await t.http.post(`/api/admin/queues/scraper/jobs/${ids[0]}/retry`, undefined, admin.token);
+    const retried = await t.http.post(
+      `/api/admin/queues/scraper/jobs/${ids[0]}/retry`,
+      undefined,
+      admin.token,
+    );
     expect(retried.status).toBe(200);
     expect(retried.body).toEqual({ queue: 'scraper', job_id: ids[0], status: 'waiting' });
     const done = await settle(ids[0]!, 'completed');
     expect(done).toMatchObject({ error: null, result: { total: 20, inserted: 20 } });
-    expect((await t.http.post(`/api/admin/queues/scraper/jobs/${ids[0]}/retry`, undefined, admin.token)).status).toBe(409);
-    expect((await t.http.post(`/api/admin/queues/scraper/jobs/${randomUUID()}/retry`, undefined, admin.token)).status).toBe(404);
+    expect(
+      (await t.http.post(`/api/admin/queues/scraper/jobs/${ids[0]}/retry`, undefined, admin.token))
+        .status,
+    ).toBe(409);
+    expect(
+      (
+        await t.http.post(
+          `/api/admin/queues/scraper/jobs/${randomUUID()}/retry`,
+          undefined,
+          admin.token,
+        )
+      ).status,
+    ).toBe(404);
 
     // Retry all: the other two run again.
     const all = await t.http.post('/api/admin/queues/scraper/failed/retry', undefined, admin.token);
@@ -130,7 +168,9 @@ describe('Admin queue operations, stats and Bull Board', () => {
     const removed = await t.http.delete('/api/admin/queues/scraper/failed', admin.token);
     expect(removed.status).toBe(200);
     expect(removed.body).toEqual({ queue: 'scraper', removed: 1 });
-    expect((await t.http.get('/api/admin/queues/scraper/failed', admin.token)).body.meta.total).toBe(0);
+    expect(
+      (await t.http.get('/api/admin/queues/scraper/failed', admin.token)).body.meta.total,
+    ).toBe(0);
     expect((await job(doomed)).status).toBe('failed'); // the job row keeps its history
     fake.failAlways = false;
   });
@@ -142,9 +182,17 @@ describe('Admin queue operations, stats and Bull Board', () => {
     const other = await createUser(t, 'premium');
     const keyword = `stats ${randomUUID()}`;
     await settle(await scrape(other, keyword), 'completed'); // a cache miss: 20 places
-    const hit = await t.http.post('/api/scraper/jobs', { keyword, location: 'Jakarta' }, user.token);
+    const hit = await t.http.post(
+      '/api/scraper/jobs',
+      { keyword, location: 'Jakarta' },
+      user.token,
+    );
     expect(hit.status).toBe(200); // a hit: the same 20 places, now for this user too
-    const refresh = await t.http.post('/api/scraper/jobs', { keyword, location: 'Jakarta', refresh: true }, user.token);
+    const refresh = await t.http.post(
+      '/api/scraper/jobs',
+      { keyword, location: 'Jakarta', refresh: true },
+      user.token,
+    );
     await settle(refresh.body.job_id, 'completed'); // skips the cache: not a lookup, no new place
 
     // This file has its own database and its tests run in order: the differences are exact.
@@ -157,13 +205,25 @@ describe('Admin queue operations, stats and Bull Board', () => {
         by_role: { ...before.users.by_role, premium: before.users.by_role.premium + 1 },
       },
       jobs: {
-        scraper: { ...before.jobs.scraper, completed: before.jobs.scraper.completed + 3, total: before.jobs.scraper.total + 3 },
+        scraper: {
+          ...before.jobs.scraper,
+          completed: before.jobs.scraper.completed + 3,
+          total: before.jobs.scraper.total + 3,
+        },
         crawler: null,
       },
       places: { total: before.places.total + 40 },
-      cache: { window_hours: 24, lookups, hits, misses: lookups - hits, hit_rate: Math.round((hits / lookups) * 10_000) / 10_000 },
+      cache: {
+        window_hours: 24,
+        lookups,
+        hits,
+        misses: lookups - hits,
+        hit_rate: Math.round((hits / lookups) * 10_000) / 10_000,
+      },
     });
-    expect(Object.values(after.users.by_role).reduce((a: number, b) => a + (b as number), 0)).toBe(after.users.total);
+    expect(Object.values(after.users.by_role).reduce((a: number, b) => a + (b as number), 0)).toBe(
+      after.users.total,
+    );
   });
 
   describe('Bull Board at /admin/queues', () => {
@@ -185,10 +245,17 @@ describe('Admin queue operations, stats and Bull Board', () => {
       const visit = await t.http.get(`/admin/queues?access_token=${admin.token}`);
       expect(visit.status).toBe(200);
       const setCookie = visit.headers.get('set-cookie')!;
-      expect(setCookie).toMatch(/^gm_bull_board=.+; Path=\/admin\/queues; HttpOnly; SameSite=Strict/);
-      const api = await t.http.get('/admin/queues/api/queues', undefined, { cookie: setCookie.split(';')[0]! });
+      expect(setCookie).toMatch(
+        /^gm_bull_board=.+; Path=\/admin\/queues; HttpOnly; SameSite=Strict/,
+      );
+      const api = await t.http.get('/admin/queues/api/queues', undefined, {
+        cookie: setCookie.split(';')[0]!,
+      });
       expect(api.status).toBe(200);
-      expect(api.body.queues.map((q: { name: string }) => q.name).sort()).toEqual(['crawler', 'scraper']);
+      expect(api.body.queues.map((q: { name: string }) => q.name).sort()).toEqual([
+        'crawler',
+        'scraper',
+      ]);
     });
   });
 });

@@ -28,12 +28,13 @@ function parseCsv(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (cell += '"'), i++;
+      if (c === '"' && text[i + 1] === '"') ((cell += '"'), i++);
       else if (c === '"') quoted = false;
       else cell += c;
     } else if (c === '"') quoted = true;
-    else if (c === ',') row.push(cell), (cell = '');
-    else if (c === '\r' && text[i + 1] === '\n') row.push(cell), rows.push(row), (row = []), (cell = ''), i++;
+    else if (c === ',') (row.push(cell), (cell = ''));
+    else if (c === '\r' && text[i + 1] === '\n')
+      (row.push(cell), rows.push(row), (row = []), (cell = ''), i++);
     else cell += c;
   }
   return rows;
@@ -61,13 +62,19 @@ describe('Places', () => {
     // Ana: 25 in Tebet (ratings 1.0…5.0), 5 in Setiabudi with a tricky name, 3 under another keyword.
     await places.store(
       owner(ana, 'Tebet'),
-      Array.from({ length: 25 }, (_, i) => place(`Kopi ${String(i + 1).padStart(2, '0')}`, { rating: 1 + (i % 5), reviewsCount: i })),
+      Array.from({ length: 25 }, (_, i) =>
+        place(`Kopi ${String(i + 1).padStart(2, '0')}`, { rating: 1 + (i % 5), reviewsCount: i }),
+      ),
     );
     await places.store(
       owner(ana, 'Setiabudi'),
       Array.from({ length: 5 }, (_, i) => place(`Warung "Enak", No.${i} 100%_`)),
     );
-    await places.store(owner(ana, null, 'bakso'), [place('Bakso A'), place('Bakso B'), place('=cmd|calc')]);
+    await places.store(owner(ana, null, 'bakso'), [
+      place('Bakso A'),
+      place('Bakso B'),
+      place('=cmd|calc'),
+    ]);
     await places.store(owner(budi, 'Tebet'), [place('Kopi 01'), place('Budi Only')]);
   });
   afterAll(() => t?.close());
@@ -80,13 +87,15 @@ describe('Places', () => {
     const page4 = await t.http.get('/api/places?limit=10&page=4', ana.token);
     expect(page4.body.data).toHaveLength(3);
     const all = [...page1.body.data];
-    for (let p = 2; p <= 4; p++) all.push(...(await t.http.get(`/api/places?limit=10&page=${p}`, ana.token)).body.data);
+    for (let p = 2; p <= 4; p++)
+      all.push(...(await t.http.get(`/api/places?limit=10&page=${p}`, ana.token)).body.data);
     expect(new Set(all.map((x) => x.id)).size).toBe(33);
     expect(all.some((x) => x.name === 'Budi Only')).toBe(false);
   });
 
   it('filters by keyword, location, kecamatan and name search (case-insensitive, % and _ literal)', async () => {
-    const get = async (query: string) => (await t.http.get(`/api/places?limit=100&${query}`, ana.token)).body;
+    const get = async (query: string) =>
+      (await t.http.get(`/api/places?limit=100&${query}`, ana.token)).body;
     expect((await get(`keyword=${encodeURIComponent(keyword.toUpperCase())}`)).meta.total).toBe(30);
     expect((await get('keyword=bakso')).meta.total).toBe(3);
     expect((await get('kecamatan=tebet')).meta.total).toBe(25);
@@ -99,13 +108,15 @@ describe('Places', () => {
 
   it('sorts by name, rating and reviews, either way', async () => {
     const names = async (sort: string) =>
-      (await t.http.get(`/api/places?kecamatan=Tebet&limit=3&sort=${sort}`, ana.token)).body.data.map((p: { name: string }) => p.name);
+      (
+        await t.http.get(`/api/places?kecamatan=Tebet&limit=3&sort=${sort}`, ana.token)
+      ).body.data.map((p: { name: string }) => p.name);
     expect(await names('name')).toEqual(['Kopi 01', 'Kopi 02', 'Kopi 03']);
     expect(await names('-name')).toEqual(['Kopi 25', 'Kopi 24', 'Kopi 23']);
     expect(await names('-reviews_count')).toEqual(['Kopi 25', 'Kopi 24', 'Kopi 23']);
-    const ratings = (await t.http.get('/api/places?kecamatan=Tebet&limit=100&sort=-rating', ana.token)).body.data.map(
-      (p: { rating: number }) => p.rating,
-    );
+    const ratings = (
+      await t.http.get('/api/places?kecamatan=Tebet&limit=100&sort=-rating', ana.token)
+    ).body.data.map((p: { rating: number }) => p.rating);
     expect(ratings).toEqual([...ratings].sort((a, b) => b - a));
     expect(ratings[0]).toBe(5);
   });
@@ -128,21 +139,47 @@ describe('Places', () => {
   });
 
   it('lets an admin list everyone’s places, or one user’s', async () => {
-    const all = await t.http.get(`/api/places?keyword=${encodeURIComponent(keyword)}&limit=100`, admin.token);
+    const all = await t.http.get(
+      `/api/places?keyword=${encodeURIComponent(keyword)}&limit=100`,
+      admin.token,
+    );
     expect(all.body.meta.total).toBeGreaterThanOrEqual(31);
     const budis = await t.http.get(`/api/places?user_id=${budi.id}`, admin.token);
     expect(budis.body.meta.total).toBe(1);
     // A user cannot use user_id to see someone else's places.
-    expect((await t.http.get(`/api/places?user_id=${budi.id}`, ana.token)).body.meta.total).toBe(33);
+    expect((await t.http.get(`/api/places?user_id=${budi.id}`, ana.token)).body.meta.total).toBe(
+      33,
+    );
   });
 
   it('exports the filtered places as CSV, quoted and with formulas defused', async () => {
-    const res = await t.http.get(`/api/places/export?format=csv&keyword=${encodeURIComponent(keyword)}&sort=name`, ana.token);
+    const res = await t.http.get(
+      `/api/places/export?format=csv&keyword=${encodeURIComponent(keyword)}&sort=name`,
+      ana.token,
+    );
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
-    expect(res.headers.get('content-disposition')).toMatch(/^attachment; filename="places-\d+\.csv"$/);
+    expect(res.headers.get('content-disposition')).toMatch(
+      /^attachment; filename="places-\d+\.csv"$/,
+    );
     const rows = parseCsv((res.body as string).replace(/^\uFEFF/, ''));
-    expect(rows[0]).toEqual(['id', 'name', 'address', 'phone', 'website', 'rating', 'reviews_count', 'category', 'latitude', 'longitude', 'google_place_id', 'kecamatan', 'location', 'keyword', 'created_at']);
+    expect(rows[0]).toEqual([
+      'id',
+      'name',
+      'address',
+      'phone',
+      'website',
+      'rating',
+      'reviews_count',
+      'category',
+      'latitude',
+      'longitude',
+      'google_place_id',
+      'kecamatan',
+      'location',
+      'keyword',
+      'created_at',
+    ]);
     expect(rows).toHaveLength(31);
     expect(rows[1]![1]).toBe('Kopi 01');
     expect(rows.map((r) => r[1])).toContain('Warung "Enak", No.0 100%_');
@@ -158,7 +195,11 @@ describe('Places', () => {
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     expect(res.headers.get('content-disposition')).toMatch(/\.json"$/);
     expect(res.body).toHaveLength(5);
-    expect(res.body[0]).toMatchObject({ kecamatan: 'Setiabudi', location: 'Jakarta Selatan', keyword });
+    expect(res.body[0]).toMatchObject({
+      kecamatan: 'Setiabudi',
+      location: 'Jakarta Selatan',
+      keyword,
+    });
     const empty = await t.http.get('/api/places/export?format=json&location=Nowhere', ana.token);
     expect(empty.body).toEqual([]);
   });

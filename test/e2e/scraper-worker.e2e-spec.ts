@@ -3,7 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { FakeScraperApi } from '../fakes/fake-scraper-api.js';
 import { openSse } from '../utils/sse-client.js';
-import { createTestApp, createUser, uniquePrefix, waitFor, type TestApp, type TestUser } from '../utils/test-app.js';
+import {
+  createTestApp,
+  createUser,
+  uniquePrefix,
+  waitFor,
+  type TestApp,
+  type TestUser,
+} from '../utils/test-app.js';
 import { ensureBuilt, startWorkerProcess, type WorkerProcess } from '../utils/worker-process.js';
 
 const API_KEY = 'worker-test-key';
@@ -51,13 +58,29 @@ describe('Scraper workers', () => {
     const user = await createUser(api);
     const keyword = `killed ${prefix}`;
     // The user already has 5 of the 20 places: they must be counted as duplicates, not stored twice.
-    fake.namesByKeyword.set(keyword, Array.from({ length: 20 }, (_, i) => `Place ${i}`));
-    fake.namesByKeyword.set(`${keyword} seed`, Array.from({ length: 5 }, (_, i) => `Place ${i}`));
-    const seed = await api.http.post('/api/scraper/jobs', { keyword: `${keyword} seed`, location: 'Jakarta' }, user.token);
-    await waitFor(async () => (await job(api, user, seed.body.job_id)).status === 'completed', { what: 'seed job' });
+    fake.namesByKeyword.set(
+      keyword,
+      Array.from({ length: 20 }, (_, i) => `Place ${i}`),
+    );
+    fake.namesByKeyword.set(
+      `${keyword} seed`,
+      Array.from({ length: 5 }, (_, i) => `Place ${i}`),
+    );
+    const seed = await api.http.post(
+      '/api/scraper/jobs',
+      { keyword: `${keyword} seed`, location: 'Jakarta' },
+      user.token,
+    );
+    await waitFor(async () => (await job(api, user, seed.body.job_id)).status === 'completed', {
+      what: 'seed job',
+    });
 
     fake.latencyMs = 60_000; // the worker will be stuck in the provider call when it dies
-    const res = await api.http.post('/api/scraper/jobs', { keyword, location: 'Jakarta' }, user.token);
+    const res = await api.http.post(
+      '/api/scraper/jobs',
+      { keyword, location: 'Jakarta' },
+      user.token,
+    );
     expect(res.status).toBe(202);
     await waitFor(() => fake.callsFor(keyword).length === 1, { what: 'the provider call' });
     expect((await job(api, user, res.body.job_id)).status).toBe('processing');
@@ -75,11 +98,18 @@ describe('Scraper workers', () => {
       },
       { timeoutMs: 15_000, what: 'the recovered job' },
     );
-    expect(done).toMatchObject({ status: 'completed', error: null, result: { total: 20, inserted: 15, duplicates: 5 } });
+    expect(done).toMatchObject({
+      status: 'completed',
+      error: null,
+      result: { total: 20, inserted: 15, duplicates: 5 },
+    });
     expect(fake.callsFor(keyword)).toHaveLength(2);
     const rows = await api.app
       .get(DataSource)
-      .query(`SELECT count(*)::int AS n, count(DISTINCT lower(name))::int AS names FROM google_map_places WHERE user_id = $1`, [user.id]);
+      .query(
+        `SELECT count(*)::int AS n, count(DISTINCT lower(name))::int AS names FROM google_map_places WHERE user_id = $1`,
+        [user.id],
+      );
     expect(rows[0]).toEqual({ n: 20, names: 20 });
     expect(second.output()).toMatch(/stalled/);
     // A graceful stop: Nest closes, then re-raises SIGTERM (exit by signal, not the deadline's exit 1).
@@ -90,7 +120,11 @@ describe('Scraper workers', () => {
   it('runs admins’ jobs before users’ jobs queued earlier (and premium in between)', async () => {
     const prefix = uniquePrefix();
     const api = await app(prefix, { APP_ROLE: 'api' });
-    const [user, premium, admin] = [await createUser(api), await createUser(api, 'premium'), await createUser(api, 'admin')];
+    const [user, premium, admin] = [
+      await createUser(api),
+      await createUser(api, 'premium'),
+      await createUser(api, 'admin'),
+    ];
     const tag = prefix.slice(-6);
     const order = [
       [user, `user-1 ${tag}`],
@@ -101,7 +135,11 @@ describe('Scraper workers', () => {
     ] as const;
     const ids: Array<[TestUser, string]> = [];
     for (const [who, keyword] of order) {
-      const res = await api.http.post('/api/scraper/jobs', { keyword, location: 'Jakarta' }, who.token);
+      const res = await api.http.post(
+        '/api/scraper/jobs',
+        { keyword, location: 'Jakarta' },
+        who.token,
+      );
       expect(res.status).toBe(202);
       ids.push([who, res.body.job_id]);
     }
@@ -111,24 +149,29 @@ describe('Scraper workers', () => {
 
     await app(prefix, { APP_ROLE: 'worker', SCRAPER_CONCURRENCY: '1' });
     await waitFor(
-      async () => (await Promise.all(ids.map(([who, id]) => job(api, who, id)))).every((j) => j.status === 'completed'),
+      async () =>
+        (await Promise.all(ids.map(([who, id]) => job(api, who, id)))).every(
+          (j) => j.status === 'completed',
+        ),
       { timeoutMs: 15_000, what: 'all jobs' },
     );
-    expect(fake.calls.filter((c) => c.keyword.endsWith(tag)).map((c) => c.keyword.split(' ')[0])).toEqual([
-      'admin',
-      'premium',
-      'user-1',
-      'user-2',
-      'user-3',
-    ]);
+    expect(
+      fake.calls.filter((c) => c.keyword.endsWith(tag)).map((c) => c.keyword.split(' ')[0]),
+    ).toEqual(['admin', 'premium', 'user-1', 'user-2', 'user-3']);
   });
 
   it('completes open event streams when the app shuts down', async () => {
     const prefix = uniquePrefix();
     const api = await createTestApp({ env: env(prefix, { APP_ROLE: 'api' }) });
     const user = await createUser(api);
-    const res = await api.http.post('/api/scraper/jobs', { keyword: `pending ${prefix}`, location: 'Jakarta' }, user.token);
-    const stream = await openSse(`${api.baseUrl}/api/scraper/jobs/${res.body.job_id}/events?access_token=${user.token}`);
+    const res = await api.http.post(
+      '/api/scraper/jobs',
+      { keyword: `pending ${prefix}`, location: 'Jakarta' },
+      user.token,
+    );
+    const stream = await openSse(
+      `${api.baseUrl}/api/scraper/jobs/${res.body.job_id}/events?access_token=${user.token}`,
+    );
     await stream.until((e) => e.event === 'status');
     const started = Date.now();
     await api.close();

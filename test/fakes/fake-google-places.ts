@@ -29,7 +29,9 @@ export class FakeGooglePlaces {
 
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -44,11 +46,20 @@ export class FakeGooglePlaces {
           message,
           status,
           ...(reason
-            ? { details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason, domain: 'googleapis.com' }] }
+            ? {
+                details: [
+                  {
+                    '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+                    reason,
+                    domain: 'googleapis.com',
+                  },
+                ],
+              }
             : {}),
         },
       });
-    if (req.method !== 'POST' || req.url !== '/v1/places:searchText') return error(404, 'NOT_FOUND', 'Not found');
+    if (req.method !== 'POST' || req.url !== '/v1/places:searchText')
+      return error(404, 'NOT_FOUND', 'Not found');
     let raw = '';
     for await (const chunk of req) raw += String(chunk);
     const body = (raw ? JSON.parse(raw) : {}) as Record<string, unknown>;
@@ -57,17 +68,30 @@ export class FakeGooglePlaces {
     this.requests.push({ body, apiKey, fieldMask });
 
     if (apiKey !== this.apiKey) {
-      return error(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', 'API_KEY_INVALID');
+      return error(
+        400,
+        'INVALID_ARGUMENT',
+        'API key not valid. Please pass a valid API key.',
+        'API_KEY_INVALID',
+      );
     }
     if (!fieldMask) {
-      return error(400, 'INVALID_ARGUMENT', 'FieldMask is a required parameter. See https://cloud.google.com/apis/docs/system-parameters');
+      return error(
+        400,
+        'INVALID_ARGUMENT',
+        'FieldMask is a required parameter. See https://cloud.google.com/apis/docs/system-parameters',
+      );
     }
     if (typeof body.textQuery !== 'string' || !body.textQuery) {
       return error(400, 'INVALID_ARGUMENT', 'Invalid value at textQuery');
     }
     const pageSize = Math.min(Number(body.pageSize ?? 20) || 20, 20);
-    const start = typeof body.pageToken === 'string' ? Number(Buffer.from(body.pageToken, 'base64url').toString()) : 0;
-    if (!Number.isInteger(start) || start < 0) return error(400, 'INVALID_ARGUMENT', 'Invalid page token');
+    const start =
+      typeof body.pageToken === 'string'
+        ? Number(Buffer.from(body.pageToken, 'base64url').toString())
+        : 0;
+    if (!Number.isInteger(start) || start < 0)
+      return error(400, 'INVALID_ARGUMENT', 'Invalid page token');
     const total = Math.min(this.totalResults, 60);
     const end = Math.min(start + pageSize, total);
     const places = [];

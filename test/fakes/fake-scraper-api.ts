@@ -53,7 +53,9 @@ export class FakeScraperApi {
 
   async stop(): Promise<void> {
     for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
   }
 
   reset(): void {
@@ -70,9 +72,15 @@ export class FakeScraperApi {
   }
 
   /** The deterministic places for a query. */
-  placesFor(keyword: string, location: string, kecamatan: string | null, max: number): Array<Record<string, unknown>> {
+  placesFor(
+    keyword: string,
+    location: string,
+    kecamatan: string | null,
+    max: number,
+  ): Array<Record<string, unknown>> {
     const names =
-      this.namesByKeyword.get(keyword) ?? Array.from({ length: this.placesPerQuery }, (_, i) => `${keyword} place ${i + 1}`);
+      this.namesByKeyword.get(keyword) ??
+      Array.from({ length: this.placesPerQuery }, (_, i) => `${keyword} place ${i + 1}`);
     return names.slice(0, max).map((name, i) => ({
       name,
       address: `Jl. ${name} No. ${i + 1}, ${kecamatan ? `${kecamatan}, ` : ''}${location}`,
@@ -90,7 +98,10 @@ export class FakeScraperApi {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const send = (status: number, body: unknown) => {
       const text = JSON.stringify(body);
-      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.writeHead(status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(text),
+      });
       res.end(text);
     };
     if (req.method === 'GET' && req.url === '/health') return send(200, { status: 'healthy' });
@@ -124,6 +135,9 @@ export class FakeScraperApi {
       this.failNext--;
       return send(503, { success: false, error: 'Scraper busy, try again' });
     }
-    send(200, { success: true, data: this.placesFor(call.keyword, call.location, call.kecamatan, call.max_results) });
+    send(200, {
+      success: true,
+      data: this.placesFor(call.keyword, call.location, call.kecamatan, call.max_results),
+    });
   }
 }

@@ -17,9 +17,15 @@ export interface SseStream {
 }
 
 /** Reads a real text/event-stream response (raw fetch), parsing events as a browser would. */
-export async function openSse(url: string, headers: Record<string, string> = {}): Promise<SseStream> {
+export async function openSse(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<SseStream> {
   const controller = new AbortController();
-  const response = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
+  const response = await fetch(url, {
+    headers: { accept: 'text/event-stream', ...headers },
+    signal: controller.signal,
+  });
   const events: SseEvent[] = [];
   const waiters = new Set<() => void>();
   const notify = () => waiters.forEach((w) => w());
@@ -74,7 +80,9 @@ export async function openSse(url: string, headers: Record<string, string> = {})
             resolve(found);
           } else if (done) {
             cleanup();
-            reject(new Error(`stream closed without the expected event; got ${JSON.stringify(events)}`));
+            reject(
+              new Error(`stream closed without the expected event; got ${JSON.stringify(events)}`),
+            );
           }
         };
         const timer = setTimeout(() => {

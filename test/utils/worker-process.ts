@@ -11,7 +11,8 @@ function newestSource(dir: string): number {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) newest = Math.max(newest, newestSource(path));
-    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
+    else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.spec.ts'))
+      newest = Math.max(newest, statSync(path).mtimeMs);
   }
   return newest;
 }
@@ -24,8 +25,13 @@ export function ensureBuilt(): void {
   const built = existsSync(MAIN) ? statSync(MAIN).mtimeMs : 0;
   const sources = Math.max(newestSource(join(ROOT, 'src')), newestSource(join(ROOT, 'libs')));
   if (built > sources) return;
-  const result = spawnSync('npx', ['nest', 'build'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
-  if (result.status !== 0) throw new Error(`nest build failed:\n${result.stdout}\n${result.stderr}`);
+  const result = spawnSync('npx', ['nest', 'build'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  if (result.status !== 0)
+    throw new Error(`nest build failed:\n${result.stdout}\n${result.stderr}`);
 }
 
 export interface WorkerProcess {
@@ -37,7 +43,10 @@ export interface WorkerProcess {
 }
 
 /** Starts `node dist/src/main.js` with APP_ROLE=worker; resolves when its worker is running. */
-export async function startWorkerProcess(env: Record<string, string>, timeoutMs = 20_000): Promise<WorkerProcess> {
+export async function startWorkerProcess(
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+): Promise<WorkerProcess> {
   const child = spawn(process.execPath, [MAIN], {
     cwd: ROOT,
     env: {
@@ -53,9 +62,14 @@ export async function startWorkerProcess(env: Record<string, string>, timeoutMs 
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker did not start in ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`worker did not start in ${timeoutMs} ms:\n${output}`)),
+      timeoutMs,
+    );
     const check = () => {
       if (/scraper worker running/.test(output)) {
         clearTimeout(timer);

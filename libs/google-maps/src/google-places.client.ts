@@ -1,5 +1,11 @@
 import { GOOGLE_PLACES_FIELD_MASK, mapGooglePlace } from './place.mapper.js';
-import { MAX_RESULTS_LIMIT, type Place, type PlaceQuery, type PlacesProvider, type SearchOptions } from './place.types.js';
+import {
+  MAX_RESULTS_LIMIT,
+  type Place,
+  type PlaceQuery,
+  type PlacesProvider,
+  type SearchOptions,
+} from './place.types.js';
 import { networkError, ProviderError, withTimeout } from './provider.errors.js';
 
 export interface GooglePlacesOptions {
@@ -16,7 +22,12 @@ export interface GooglePlacesOptions {
 const PAGE_SIZE = 20;
 
 interface GoogleError {
-  error?: { code?: number; message?: string; status?: string; details?: Array<{ reason?: string }> };
+  error?: {
+    code?: number;
+    message?: string;
+    status?: string;
+    details?: Array<{ reason?: string }>;
+  };
 }
 
 /**
@@ -30,7 +41,9 @@ export class GooglePlacesClient implements PlacesProvider {
 
   /** "coffee shop in Menteng, Jakarta Pusat" */
   static textQuery(query: PlaceQuery): string {
-    const where = [query.kecamatan, query.location].filter((part) => part && part.trim()).join(', ');
+    const where = [query.kecamatan, query.location]
+      .filter((part) => part && part.trim())
+      .join(', ');
     return where ? `${query.keyword} in ${where}` : query.keyword;
   }
 
@@ -40,7 +53,11 @@ export class GooglePlacesClient implements PlacesProvider {
     const places: Place[] = [];
     let pageToken: string | undefined;
     // At most three pages: Google stops at 60; the bound also protects from a looping token.
-    for (let page = 0; page < Math.ceil(MAX_RESULTS_LIMIT / PAGE_SIZE) && places.length < wanted; page++) {
+    for (
+      let page = 0;
+      page < Math.ceil(MAX_RESULTS_LIMIT / PAGE_SIZE) && places.length < wanted;
+      page++
+    ) {
       const body = await this.page(
         {
           textQuery,
@@ -87,7 +104,12 @@ export class GooglePlacesClient implements PlacesProvider {
     try {
       body = text ? JSON.parse(text) : {};
     } catch {
-      if (response.ok) throw new ProviderError('Google Places API answered with malformed JSON', true, response.status);
+      if (response.ok)
+        throw new ProviderError(
+          'Google Places API answered with malformed JSON',
+          true,
+          response.status,
+        );
     }
     if (!response.ok) throw googleError(response.status, body as GoogleError | null);
     return (body ?? {}) as { places?: unknown[]; nextPageToken?: string };
@@ -109,7 +131,11 @@ function googleError(status: number, body: GoogleError | null): ProviderError {
     );
   }
   if (status === 400 || status === 404) {
-    return new ProviderError(`Google Places API rejected the request (HTTP ${status})${suffix}`, false, status);
+    return new ProviderError(
+      `Google Places API rejected the request (HTTP ${status})${suffix}`,
+      false,
+      status,
+    );
   }
   // 429 RESOURCE_EXHAUSTED, 5xx: worth another attempt after the backoff.
   return new ProviderError(`Google Places API answered HTTP ${status}${suffix}`, true, status);

@@ -38,14 +38,25 @@ describe('mapPythonPlace', () => {
       types: ['restaurant', 'food'],
       geometry: { location: { lat: -6.4, lng: 106.82 } },
     });
-    expect(place).toMatchObject({ name: 'Warung', address: 'Depok', reviewsCount: 7, category: 'restaurant', latitude: -6.4, longitude: 106.82 });
+    expect(place).toMatchObject({
+      name: 'Warung',
+      address: 'Depok',
+      reviewsCount: 7,
+      category: 'restaurant',
+      latitude: -6.4,
+      longitude: 106.82,
+    });
     expect(place?.phone).toBeNull();
   });
 
   it('drops a place without a name and nulls out-of-range values', () => {
     expect(mapPythonPlace({ address: 'x' })).toBeNull();
     expect(mapPythonPlace(null)).toBeNull();
-    expect(mapPythonPlace({ name: 'A', rating: 9, lat: 200, lng: 'abc' })).toMatchObject({ rating: null, latitude: null, longitude: null });
+    expect(mapPythonPlace({ name: 'A', rating: 9, lat: 200, lng: 'abc' })).toMatchObject({
+      rating: null,
+      latitude: null,
+      longitude: null,
+    });
   });
 });
 
@@ -79,7 +90,9 @@ describe('mapGooglePlace', () => {
   });
 
   it('falls back to the primary type and tolerates missing fields', () => {
-    expect(mapGooglePlace({ id: 'x', displayName: { text: 'B' }, primaryType: 'cafe' })).toMatchObject({
+    expect(
+      mapGooglePlace({ id: 'x', displayName: { text: 'B' }, primaryType: 'cafe' }),
+    ).toMatchObject({
       name: 'B',
       category: 'cafe',
       rating: null,

@@ -13,7 +13,8 @@ function text(value: unknown, max = TEXT_MAX): string | null {
 }
 
 function number(value: unknown): number | null {
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value.replace(',', '.')) : value;
+  const n =
+    typeof value === 'string' && value.trim() !== '' ? Number(value.replace(',', '.')) : value;
   return typeof n === 'number' && Number.isFinite(n) ? n : null;
 }
 
@@ -50,18 +51,30 @@ export function mapPythonPlace(raw: unknown): Place | null {
   const name = text(first(p, 'name', 'title', 'place_name'), NAME_MAX);
   if (!name) return null;
   const geometry = (p.geometry as Json | undefined)?.location as Json | undefined;
-  const location = (p.location && typeof p.location === 'object' ? p.location : geometry) as Json | undefined;
+  const location = (p.location && typeof p.location === 'object' ? p.location : geometry) as
+    Json | undefined;
   const types = Array.isArray(p.types) ? (p.types as unknown[]) : [];
   return {
     name,
     address: text(first(p, 'address', 'formatted_address', 'full_address', 'vicinity')),
-    phone: text(first(p, 'phone', 'phone_number', 'formatted_phone_number', 'international_phone_number'), 100),
+    phone: text(
+      first(p, 'phone', 'phone_number', 'formatted_phone_number', 'international_phone_number'),
+      100,
+    ),
     website: text(first(p, 'website', 'website_url', 'url'), TEXT_MAX),
     rating: rating(number(first(p, 'rating', 'stars'))),
-    reviewsCount: integer(first(p, 'reviews_count', 'review_count', 'user_ratings_total', 'reviews')),
+    reviewsCount: integer(
+      first(p, 'reviews_count', 'review_count', 'user_ratings_total', 'reviews'),
+    ),
     category: text(first(p, 'category', 'type', 'main_category') ?? types[0], 200),
-    latitude: coordinate(number(first(p, 'latitude', 'lat') ?? location?.lat ?? location?.latitude), 90),
-    longitude: coordinate(number(first(p, 'longitude', 'lng', 'lon') ?? location?.lng ?? location?.longitude), 180),
+    latitude: coordinate(
+      number(first(p, 'latitude', 'lat') ?? location?.lat ?? location?.latitude),
+      90,
+    ),
+    longitude: coordinate(
+      number(first(p, 'longitude', 'lng', 'lon') ?? location?.lng ?? location?.longitude),
+      180,
+    ),
     googlePlaceId: text(first(p, 'google_place_id', 'place_id', 'placeId', 'id'), 300),
   };
 }

@@ -16,7 +16,11 @@ export class ProviderError extends Error {
 
 /** Classifies a failed `fetch` (network error, timeout, abort) as retryable. */
 export function networkError(provider: string, error: unknown, timeoutMs: number): ProviderError {
-  const err = error as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  const err = error as {
+    name?: string;
+    message?: string;
+    cause?: { code?: string; message?: string };
+  };
   if (err?.name === 'TimeoutError') {
     return new ProviderError(`${provider} did not answer within ${timeoutMs} ms`, true);
   }

@@ -14,7 +14,8 @@ export interface ProviderSettings {
 /** The provider named by SCRAPER_PROVIDER. */
 export function createPlacesProvider(settings: ProviderSettings): PlacesProvider {
   if (settings.provider === 'google-places') {
-    if (!settings.googleApiKey) throw new Error('GOOGLE_MAPS_API_KEY is required when SCRAPER_PROVIDER=google-places');
+    if (!settings.googleApiKey)
+      throw new Error('GOOGLE_MAPS_API_KEY is required when SCRAPER_PROVIDER=google-places');
     return new GooglePlacesClient({
       baseUrl: settings.googlePlacesApiBase,
       apiKey: settings.googleApiKey,

@@ -46,7 +46,8 @@ export class PythonScraperClient implements PlacesProvider {
       throw new ProviderError(`Python scraper API failed: ${detail}`, true, response.status);
     }
     const data = (body as { data?: unknown }).data;
-    if (!Array.isArray(data)) throw new ProviderError('Python scraper API answered without a data array', true);
+    if (!Array.isArray(data))
+      throw new ProviderError('Python scraper API answered without a data array', true);
     const places: Place[] = [];
     for (const raw of data) {
       const place = mapPythonPlace(raw);
@@ -59,7 +60,9 @@ export class PythonScraperClient implements PlacesProvider {
   /** `GET {base}/health`: true when the API answers 2xx. */
   async health(signal?: AbortSignal): Promise<boolean> {
     try {
-      const response = await fetch(`${this.options.baseUrl}/health`, { signal: withTimeout(this.options.timeoutMs, signal) });
+      const response = await fetch(`${this.options.baseUrl}/health`, {
+        signal: withTimeout(this.options.timeoutMs, signal),
+      });
       await response.body?.cancel();
       return response.ok;
     } catch {
@@ -68,12 +71,20 @@ export class PythonScraperClient implements PlacesProvider {
   }
 }
 
-async function readJson(response: Response, signal: AbortSignal | undefined, timeoutMs: number): Promise<unknown> {
+async function readJson(
+  response: Response,
+  signal: AbortSignal | undefined,
+  timeoutMs: number,
+): Promise<unknown> {
   try {
     const text = await response.text();
     return text ? (JSON.parse(text) as unknown) : null;
   } catch (error) {
-    if (signal?.aborted || (error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError') {
+    if (
+      signal?.aborted ||
+      (error as Error).name === 'TimeoutError' ||
+      (error as Error).name === 'AbortError'
+    ) {
       throw networkError('Python scraper API', error, timeoutMs);
     }
     return null; // not JSON: the status decides
@@ -84,7 +95,11 @@ function describe(body: unknown): string | undefined {
   if (!body || typeof body !== 'object') return undefined;
   const b = body as { error?: unknown; message?: unknown; detail?: unknown };
   const value = b.error ?? b.message ?? b.detail;
-  return typeof value === 'string' ? value : value !== undefined ? JSON.stringify(value) : undefined;
+  return typeof value === 'string'
+    ? value
+    : value !== undefined
+      ? JSON.stringify(value)
+      : undefined;
 }
 
 function httpError(status: number, body: unknown): ProviderError {
@@ -98,7 +113,11 @@ function httpError(status: number, body: unknown): ProviderError {
     );
   }
   if (status === 400 || status === 404 || status === 422) {
-    return new ProviderError(`Python scraper API rejected the request (HTTP ${status})${suffix}`, false, status);
+    return new ProviderError(
+      `Python scraper API rejected the request (HTTP ${status})${suffix}`,
+      false,
+      status,
+    );
   }
   return new ProviderError(`Python scraper API answered HTTP ${status}${suffix}`, true, status);
 }

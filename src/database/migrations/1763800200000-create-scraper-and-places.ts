@@ -30,8 +30,12 @@ export class CreateScraperAndPlaces1763800200000 implements MigrationInterface {
         "updated_at" timestamptz NOT NULL DEFAULT now()
       )`);
     // "My jobs, newest first" and the admin's 24-hour cache statistics.
-    await queryRunner.query(`CREATE INDEX "scraper_jobs_user_created_idx" ON "scraper_jobs" ("user_id", "created_at")`);
-    await queryRunner.query(`CREATE INDEX "scraper_jobs_created_idx" ON "scraper_jobs" ("created_at")`);
+    await queryRunner.query(
+      `CREATE INDEX "scraper_jobs_user_created_idx" ON "scraper_jobs" ("user_id", "created_at")`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX "scraper_jobs_created_idx" ON "scraper_jobs" ("created_at")`,
+    );
 
     await queryRunner.query(`
       CREATE TABLE "google_map_places" (
@@ -62,12 +66,20 @@ export class CreateScraperAndPlaces1763800200000 implements MigrationInterface {
       CREATE UNIQUE INDEX "google_map_places_user_kecamatan_name_key"
         ON "google_map_places" ("user_id", lower(coalesce("kecamatan", '')), lower("name"))`);
     // The indexes of the earlier setup: a user's places by date, by area, by name.
-    await queryRunner.query(`CREATE INDEX "google_map_places_user_created_idx" ON "google_map_places" ("user_id", "created_at")`);
-    await queryRunner.query(`CREATE INDEX "google_map_places_kecamatan_location_idx" ON "google_map_places" ("kecamatan", "location")`);
-    await queryRunner.query(`CREATE INDEX "google_map_places_name_idx" ON "google_map_places" ("name")`);
+    await queryRunner.query(
+      `CREATE INDEX "google_map_places_user_created_idx" ON "google_map_places" ("user_id", "created_at")`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX "google_map_places_kecamatan_location_idx" ON "google_map_places" ("kecamatan", "location")`,
+    );
+    await queryRunner.query(
+      `CREATE INDEX "google_map_places_name_idx" ON "google_map_places" ("name")`,
+    );
     // Which job stored a place: lets a re-run job (retry, stalled worker) report exact counts.
     // No foreign key: places outlive the pruning of old job rows.
-    await queryRunner.query(`CREATE INDEX "google_map_places_scraper_job_idx" ON "google_map_places" ("scraper_job_id")`);
+    await queryRunner.query(
+      `CREATE INDEX "google_map_places_scraper_job_idx" ON "google_map_places" ("scraper_job_id")`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

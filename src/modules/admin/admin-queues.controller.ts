@@ -1,5 +1,12 @@
 import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Query } from '@nestjs/common';
-import { ApiConflictResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import {
+  ApiConflictResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiParam,
+  ApiTags,
+} from '@nestjs/swagger';
 import { ADMIN_QUEUES } from './admin.constants.js';
 import { ApiPaginatedResponse, Auth, PageQueryDto, type Paginated } from '@app/common';
 import { AdminQueuesService } from './admin-queues.service.js';
@@ -15,13 +22,20 @@ import {
 @ApiTags('admin')
 @Auth('admin')
 @Controller('admin/queues')
-@ApiParam({ name: 'queue', enum: ADMIN_QUEUES, required: false, description: 'On the routes under /{queue}; 404 for any other name' })
+@ApiParam({
+  name: 'queue',
+  enum: ADMIN_QUEUES,
+  required: false,
+  description: 'On the routes under /{queue}; 404 for any other name',
+})
 @ApiNotFoundResponse({ description: 'Unknown queue' })
 export class AdminQueuesController {
   constructor(private readonly queues: AdminQueuesService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Every queue: job counts per state, waiting jobs per priority, paused or not' })
+  @ApiOperation({
+    summary: 'Every queue: job counts per state, waiting jobs per priority, paused or not',
+  })
   @ApiOkResponse({ type: QueuesOverviewDto })
   async overview(): Promise<QueuesOverviewDto> {
     return { queues: await this.queues.overview() };
@@ -37,7 +51,10 @@ export class AdminQueuesController {
   @Get(':queue/failed')
   @ApiOperation({ summary: 'Failed jobs, newest first, with the error of their last attempt' })
   @ApiPaginatedResponse(FailedJobDto)
-  failed(@Param('queue') queue: string, @Query() page: PageQueryDto): Promise<Paginated<FailedJobDto>> {
+  failed(
+    @Param('queue') queue: string,
+    @Query() page: PageQueryDto,
+  ): Promise<Paginated<FailedJobDto>> {
     return this.queues.failed(queue, page);
   }
 
@@ -68,7 +85,9 @@ export class AdminQueuesController {
 
   @Post(':queue/pause')
   @HttpCode(HttpStatus.OK)
-  @ApiOperation({ summary: 'Pause the queue for every worker (active jobs finish; nothing new starts)' })
+  @ApiOperation({
+    summary: 'Pause the queue for every worker (active jobs finish; nothing new starts)',
+  })
   @ApiOkResponse({ type: QueueSummaryDto })
   pause(@Param('queue') queue: string): Promise<QueueSummaryDto> {
     return this.queues.pause(queue);

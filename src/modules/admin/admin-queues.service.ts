@@ -15,7 +15,13 @@ import {
 } from '@app/common';
 import { QUEUE_EVENTS, type QueueJobsRetriedEvent } from '@app/common/queue-events.js';
 import { RETRY_BATCH } from './admin.constants.js';
-import type { FailedJobDto, QueueSummaryDto, RemovedDto, RetriedDto, RetriedJobDto } from './dto/admin.dto.js';
+import type {
+  FailedJobDto,
+  QueueSummaryDto,
+  RemovedDto,
+  RetriedDto,
+  RetriedJobDto,
+} from './dto/admin.dto.js';
 
 /** Bull keeps prioritised job ids in a sorted set scored by priority. */
 type KeyedQueue = Queue & { keys: Record<string, string> };
@@ -60,14 +66,22 @@ export class AdminQueuesService {
         delayed: counts.delayed ?? 0,
         paused: counts.paused ?? 0,
       },
-      waiting_by_priority: { admin, premium, user, none: Math.max(0, waiting - admin - premium - user) },
+      waiting_by_priority: {
+        admin,
+        premium,
+        user,
+        none: Math.max(0, waiting - admin - premium - user),
+      },
     };
   }
 
   async failed(name: string, page: PageQueryDto): Promise<Paginated<FailedJobDto>> {
     const queue = this.queue(name);
     const { skip, take } = pageOffset(page);
-    const [jobs, total] = await Promise.all([queue.getFailed(skip, skip + take - 1), queue.getFailedCount()]);
+    const [jobs, total] = await Promise.all([
+      queue.getFailed(skip, skip + take - 1),
+      queue.getFailedCount(),
+    ]);
     return paginate(jobs.filter(Boolean).map(toFailedDto), total, page);
   }
 
@@ -75,7 +89,9 @@ export class AdminQueuesService {
     const job = await this.queue(name).getJob(jobId);
     if (!job) throw new ResourceNotFoundError(`Job in queue ${name}`, jobId);
     if (!(await job.isFailed())) {
-      throw new InvalidStateError(`Job ${jobId} is ${await job.getState()}, not failed: only failed jobs can be retried`);
+      throw new InvalidStateError(
+        `Job ${jobId} is ${await job.getState()}, not failed: only failed jobs can be retried`,
+      );
     }
     await job.retry();
     this.retried(name, [String(job.id)]);
@@ -89,7 +105,9 @@ export class AdminQueuesService {
     const bound = await queue.getFailedCount();
     let retried = 0;
     while (retried < bound) {
-      const jobs = (await queue.getFailed(0, Math.min(RETRY_BATCH, bound - retried) - 1)).filter(Boolean);
+      const jobs = (await queue.getFailed(0, Math.min(RETRY_BATCH, bound - retried) - 1)).filter(
+        Boolean,
+      );
       if (!jobs.length) break;
       const ids: string[] = [];
       for (const job of jobs) {

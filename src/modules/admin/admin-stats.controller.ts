@@ -11,7 +11,9 @@ export class AdminStatsController {
   constructor(private readonly stats: AdminStatsService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Users, jobs per status, places stored, cache hit rate over the last 24 h' })
+  @ApiOperation({
+    summary: 'Users, jobs per status, places stored, cache hit rate over the last 24 h',
+  })
   @ApiOkResponse({ type: AdminStatsDto })
   get(): Promise<AdminStatsDto> {
     return this.stats.stats();

@@ -21,7 +21,8 @@ export class AdminStatsService {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   async stats(): Promise<AdminStatsDto> {
-    const q = <T>(sql: string, params: unknown[] = []) => this.dataSource.query(sql, params) as Promise<T>;
+    const q = <T>(sql: string, params: unknown[] = []) =>
+      this.dataSource.query(sql, params) as Promise<T>;
     const [users, scraperJobs, crawlerJobs, [places], [cache]] = await Promise.all([
       q<Counts>(`SELECT role::text AS key, count(*)::int AS n FROM users GROUP BY role`),
       q<Counts>(`SELECT status::text AS key, count(*)::int AS n FROM scraper_jobs GROUP BY status`),

@@ -41,7 +41,10 @@ export async function mountBullBoard(app: NestFastifyApplication): Promise<void>
       const fromQuery = (request.query as Record<string, unknown> | undefined)?.access_token;
       let token: string | undefined;
       if (!request.headers.authorization) {
-        token = typeof fromQuery === 'string' && fromQuery ? fromQuery : cookie(request.headers.cookie, BULL_BOARD_COOKIE);
+        token =
+          typeof fromQuery === 'string' && fromQuery
+            ? fromQuery
+            : cookie(request.headers.cookie, BULL_BOARD_COOKIE);
         if (token) request.headers.authorization = `Bearer ${token}`;
       }
       const { user, reason } = await jwt.authenticate(request);

@@ -1,6 +1,29 @@
-import { Controller, Delete, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Query, StreamableFile } from '@nestjs/common';
-import { ApiNoContentResponse, ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { ApiPaginatedResponse, Auth, CurrentUser, type AuthUser, type Paginated } from '@app/common';
+import {
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Query,
+  StreamableFile,
+} from '@nestjs/common';
+import {
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+} from '@nestjs/swagger';
+import {
+  ApiPaginatedResponse,
+  Auth,
+  CurrentUser,
+  type AuthUser,
+  type Paginated,
+} from '@app/common';
 import { ExportPlacesQueryDto, ListPlacesQueryDto, PlaceDto } from './dto/place.dto.js';
 import { exportStream } from './places.export.js';
 import { PlacesService } from './places.service.js';
@@ -14,16 +37,22 @@ export class PlacesController {
   constructor(private readonly places: PlacesService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Stored places: your own (admins: everyone’s), filtered, sorted and paged' })
+  @ApiOperation({
+    summary: 'Stored places: your own (admins: everyone’s), filtered, sorted and paged',
+  })
   @ApiPaginatedResponse(PlaceDto)
-  list(@CurrentUser() user: AuthUser, @Query() query: ListPlacesQueryDto): Promise<Paginated<PlaceDto>> {
+  list(
+    @CurrentUser() user: AuthUser,
+    @Query() query: ListPlacesQueryDto,
+  ): Promise<Paginated<PlaceDto>> {
     return this.places.list(user, query);
   }
 
   @Get('export')
   @ApiOperation({
     summary: 'Download the filtered places as CSV or JSON',
-    description: 'Streamed from the database in chunks: memory stays flat however many places there are.',
+    description:
+      'Streamed from the database in chunks: memory stays flat however many places there are.',
   })
   @ApiProduces('text/csv', 'application/json')
   @ApiOkResponse({ description: 'The file (Content-Disposition: attachment)' })

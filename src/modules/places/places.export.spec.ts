@@ -43,15 +43,22 @@ describe('places export', () => {
 
   it('writes a CSV header and one line per place', async () => {
     const text = await read(exportStream(chunks([place('A')], [place('B, Inc')]), 'csv'));
-    const lines = text.replace(/^\uFEFF/, '').trimEnd().split('\r\n');
-    expect(lines[0]).toBe('id,name,address,phone,website,rating,reviews_count,category,latitude,longitude,google_place_id,kecamatan,location,keyword,created_at');
+    const lines = text
+      .replace(/^\uFEFF/, '')
+      .trimEnd()
+      .split('\r\n');
+    expect(lines[0]).toBe(
+      'id,name,address,phone,website,rating,reviews_count,category,latitude,longitude,google_place_id,kecamatan,location,keyword,created_at',
+    );
     expect(lines).toHaveLength(3);
     expect(lines[2]).toContain('"B, Inc"');
   });
 
   it('writes a valid JSON array, also when empty', async () => {
     expect(JSON.parse(await read(exportStream(chunks(), 'json')))).toEqual([]);
-    const parsed = JSON.parse(await read(exportStream(chunks([place('A'), place('B')], [place('C')]), 'json')));
+    const parsed = JSON.parse(
+      await read(exportStream(chunks([place('A'), place('B')], [place('C')]), 'json')),
+    );
     expect(parsed.map((p: PlaceDto) => p.name)).toEqual(['A', 'B', 'C']);
   });
 });

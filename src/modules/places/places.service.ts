@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { pageOffset, paginate, ResourceNotFoundError, type AuthUser, type Paginated } from '@app/common';
+import {
+  pageOffset,
+  paginate,
+  ResourceNotFoundError,
+  type AuthUser,
+  type Paginated,
+} from '@app/common';
 import type { Place } from '@app/google-maps';
 import type { ListPlacesQueryDto, PlaceDto, PlaceFilterDto, PlaceSort } from './dto/place.dto.js';
 
@@ -121,9 +127,10 @@ export class PlacesService {
           ORDER BY ${ORDER_BY[query.sort]} LIMIT ${take} OFFSET ${skip}`,
         params,
       ) as Promise<PlaceRow[]>,
-      this.dataSource.query(`SELECT count(*)::int AS total FROM google_map_places p WHERE ${where}`, params) as Promise<
-        Array<{ total: number }>
-      >,
+      this.dataSource.query(
+        `SELECT count(*)::int AS total FROM google_map_places p WHERE ${where}`,
+        params,
+      ) as Promise<Array<{ total: number }>>,
     ]);
     return paginate(rows.map(toDto), count!.total, query);
   }
@@ -191,7 +198,11 @@ export class PlacesService {
     if (filter.keyword) add((n) => `lower(p.keyword) = lower(${n})`, filter.keyword);
     if (filter.location) add((n) => `lower(p.location) = lower(${n})`, filter.location);
     if (filter.kecamatan) add((n) => `lower(p.kecamatan) = lower(${n})`, filter.kecamatan);
-    if (filter.q) add((n) => `p.name ILIKE ${n} ESCAPE '\\'`, `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    if (filter.q)
+      add(
+        (n) => `p.name ILIKE ${n} ESCAPE '\\'`,
+        `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
+      );
     return { where: clauses.length ? clauses.join(' AND ') : 'true', params };
   }
 }

@@ -3,8 +3,12 @@ import type { MessageEvent } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { Observable, type Subscriber } from 'rxjs';
 import { RedisService } from '@app/common';
-import { FINAL_SCRAPER_STATUSES, type ScrapeResult, type ScraperJobStatus } from './entities/scraper-job.entity.js';
-import { SCRAPER_EVENTS_CHANNEL } from './scraper.constants.js';
+import {
+  FINAL_SCRAPER_STATUSES,
+  type ScrapeResult,
+  type ScraperJobStatus,
+} from './entities/scraper-job.entity.js';
+import { SCRAPER_EVENTS_CHANNEL, SSE_KEEPALIVE_MS } from './scraper.constants.js';
 
 /** A job's state as events carry it (snake_case, like the API). */
 export interface ScrapeJobSnapshot {
@@ -54,7 +58,11 @@ export class ScraperEventsService implements OnModuleDestroy {
       const emit = (event: ScrapeJobEvent) => {
         if (subscriber.closed) return;
         if (event.type === 'progress') {
-          subscriber.next({ id: String(++seq), type: 'progress', data: { job_id: event.job_id, progress: event.progress } });
+          subscriber.next({
+            id: String(++seq),
+            type: 'progress',
+            data: { job_id: event.job_id, progress: event.progress },
+          });
           return;
         }
         subscriber.next({ id: String(++seq), type: 'status', data: event.job });
@@ -68,6 +76,12 @@ export class ScraperEventsService implements OnModuleDestroy {
         }
       };
       const listener = (event: ScrapeJobEvent) => (ready ? emit(event) : pending.push(event));
+      // A comment line now and then keeps proxies from closing a quiet stream (a scrape may take minutes).
+      const keepalive = setInterval(
+        () => subscriber.next({ comment: 'keepalive' }),
+        SSE_KEEPALIVE_MS,
+      );
+      keepalive.unref();
       this.addListener(jobId, listener);
       this.streams.add(subscriber);
 
@@ -83,6 +97,7 @@ export class ScraperEventsService implements OnModuleDestroy {
         .catch((error: unknown) => subscriber.error(error));
 
       return () => {
+        clearInterval(keepalive);
         this.removeListener(jobId, listener);
         this.streams.delete(subscriber);
       };
@@ -109,7 +124,9 @@ export class ScraperEventsService implements OnModuleDestroy {
 
   private ensureSubscribed(): Promise<void> {
     if (!this.subscribed) {
-      const subscriber = (this.subscriber = this.redis.connect('scraper-sub', { maxRetriesPerRequest: null }));
+      const subscriber = (this.subscriber = this.redis.connect('scraper-sub', {
+        maxRetriesPerRequest: null,
+      }));
       subscriber.on('message', (channel: string, message: string) => {
         if (channel !== this.channel) return;
         let event: ScrapeJobEvent;

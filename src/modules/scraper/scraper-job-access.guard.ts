@@ -1,4 +1,9 @@
-import { CanActivate, ExecutionContext, Injectable, UnprocessableEntityException } from '@nestjs/common';
+import {
+  CanActivate,
+  ExecutionContext,
+  Injectable,
+  UnprocessableEntityException,
+} from '@nestjs/common';
 import { isUUID } from 'class-validator';
 import type { AuthUser } from '@app/common';
 import { ScraperService } from './scraper.service.js';
@@ -13,7 +18,9 @@ export class ScraperJobAccessGuard implements CanActivate {
   constructor(private readonly scraper: ScraperService) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const req = context.switchToHttp().getRequest<{ user: AuthUser; params: Record<string, string> }>();
+    const req = context
+      .switchToHttp()
+      .getRequest<{ user: AuthUser; params: Record<string, string> }>();
     const id = req.params.job_id;
     if (!id || !isUUID(id)) throw new UnprocessableEntityException(['job_id must be a UUID']);
     await this.scraper.findOne(req.user, id);

@@ -14,8 +14,13 @@ export function normalizeQueryPart(value: string | null | undefined): string {
 }
 
 /** The cache key of a query: normalised keyword + location + kecamatan (an empty kecamatan = none). */
-export function scraperCacheKey(keyword: string, location: string, kecamatan?: string | null): string {
+export function scraperCacheKey(
+  keyword: string,
+  location: string,
+  kecamatan?: string | null,
+): string {
   // `|` cannot be confused with the parts: it is escaped inside them.
-  const part = (value: string | null | undefined) => normalizeQueryPart(value).replace(/[|\\]/g, (c) => `\\${c}`);
+  const part = (value: string | null | undefined) =>
+    normalizeQueryPart(value).replace(/[|\\]/g, (c) => `\\${c}`);
   return `${SCRAPER_CACHE_KEY_PREFIX}:${part(keyword)}|${part(location)}|${part(kecamatan)}`;
 }

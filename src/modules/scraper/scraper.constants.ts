@@ -26,7 +26,10 @@ export const SCRAPER_PRIORITY: Record<UserRole, number> = {
 };
 
 /** Finished jobs kept in Redis for Bull Board and the admin's failed list. */
-export const SCRAPER_KEEP_COMPLETED: JobOptions['removeOnComplete'] = { age: 24 * 3600, count: 1000 };
+export const SCRAPER_KEEP_COMPLETED: JobOptions['removeOnComplete'] = {
+  age: 24 * 3600,
+  count: 1000,
+};
 export const SCRAPER_KEEP_FAILED: JobOptions['removeOnFail'] = { age: 7 * 24 * 3600, count: 5000 };
 
 /** Progress milestones reported by the processor. */
@@ -34,6 +37,8 @@ export const SCRAPE_PROGRESS = { started: 10, fetched: 60, stored: 90, done: 100
 
 /** Redis pub/sub channel (under the deployment prefix) carrying job events to every API process. */
 export const SCRAPER_EVENTS_CHANNEL = 'scraper:events';
+/** A `: keepalive` comment on quiet event streams at least this often. */
+export const SSE_KEEPALIVE_MS = 15_000;
 /** Cache keys: `<prefix>:cache` namespace (Keyv), then this. Bump the version when the cached shape changes. */
 export const SCRAPER_CACHE_KEY_PREFIX = 'scraper:v1';
 

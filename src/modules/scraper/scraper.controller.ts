@@ -1,4 +1,17 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Query, Res, Sse, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Res,
+  Sse,
+  UseGuards,
+} from '@nestjs/common';
 import type { MessageEvent } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
@@ -13,7 +26,15 @@ import {
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Observable } from 'rxjs';
-import { AcceptsQueryToken, ApiPaginatedResponse, Auth, CurrentUser, Quota, type AuthUser, type Paginated } from '@app/common';
+import {
+  AcceptsQueryToken,
+  ApiPaginatedResponse,
+  Auth,
+  CurrentUser,
+  Quota,
+  type AuthUser,
+  type Paginated,
+} from '@app/common';
 import {
   CreateScrapeJobDto,
   ListScraperJobsQueryDto,
@@ -44,7 +65,10 @@ export class ScraperController {
   })
   @ApiExtraModels(ScrapeJobCachedDto)
   @ApiAcceptedResponse({ type: ScrapeJobAcceptedDto, description: 'Queued' })
-  @ApiOkResponse({ schema: { $ref: getSchemaPath(ScrapeJobCachedDto) }, description: 'Cache hit: done already' })
+  @ApiOkResponse({
+    schema: { $ref: getSchemaPath(ScrapeJobCachedDto) },
+    description: 'Cache hit: done already',
+  })
   @ApiUnprocessableEntityResponse({ description: 'Invalid body; `message` lists every bad field' })
   async create(
     @CurrentUser() user: AuthUser,
@@ -59,7 +83,10 @@ export class ScraperController {
   @Get()
   @ApiOperation({ summary: 'Scrape jobs, newest first: your own (admins: everyone’s)' })
   @ApiPaginatedResponse(ScraperJobDto)
-  list(@CurrentUser() user: AuthUser, @Query() query: ListScraperJobsQueryDto): Promise<Paginated<ScraperJobDto>> {
+  list(
+    @CurrentUser() user: AuthUser,
+    @Query() query: ListScraperJobsQueryDto,
+  ): Promise<Paginated<ScraperJobDto>> {
     return this.scraper.list(user, query);
   }
 
@@ -67,7 +94,10 @@ export class ScraperController {
   @ApiOperation({ summary: 'A scrape job: status, progress, attempts, error, result' })
   @ApiOkResponse({ type: ScraperJobDto })
   @ApiNotFoundResponse({ description: 'No such job, or not yours' })
-  async findOne(@CurrentUser() user: AuthUser, @Param('job_id', uuid) id: string): Promise<ScraperJobDto> {
+  async findOne(
+    @CurrentUser() user: AuthUser,
+    @Param('job_id', uuid) id: string,
+  ): Promise<ScraperJobDto> {
     return ScraperJobDto.from(await this.scraper.findOne(user, id));
   }
 
@@ -75,7 +105,8 @@ export class ScraperController {
   @AcceptsQueryToken()
   @UseGuards(ScraperJobAccessGuard)
   @ApiOperation({
-    summary: 'Server-Sent Events of a job: its current state, then `status` and `progress` events, then `end`',
+    summary:
+      'Server-Sent Events of a job: its current state, then `status` and `progress` events, then `end`',
     description:
       '`event: status` data `{job_id, status, progress, attempts_made, error, result}`; `event: progress` data ' +
       '`{job_id, progress}`; `event: end` data `{status, result, error}`, then the stream closes.',

@@ -51,9 +51,13 @@ export class ScraperProcessor implements OnApplicationBootstrap {
     );
     // Resolves only when the queue closes; errors are startup failures worth shouting about.
     this.queue
-      .process(SCRAPE_JOB, this.config.scraper.concurrency, (job: Job<ScrapeJobData>) => this.handle(job))
+      .process(SCRAPE_JOB, this.config.scraper.concurrency, (job: Job<ScrapeJobData>) =>
+        this.handle(job),
+      )
       .catch((error: Error) => this.logger.error(`scraper worker stopped: ${error.message}`));
-    this.logger.log(`scraper worker running, concurrency ${this.config.scraper.concurrency}, provider ${this.provider.name}`);
+    this.logger.log(
+      `scraper worker running, concurrency ${this.config.scraper.concurrency}, provider ${this.provider.name}`,
+    );
   }
 
   async handle(job: Job<ScrapeJobData>): Promise<ScrapeResult> {
@@ -63,14 +67,21 @@ export class ScraperProcessor implements OnApplicationBootstrap {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(new ScrapeTimeoutError(timeoutMs)), timeoutMs);
     timer.unref();
-    this.logger.log(`job ${data.jobId}: attempt ${attempt}/${SCRAPER_ATTEMPTS} "${data.keyword}" in ${data.location}`);
+    this.logger.log(
+      `job ${data.jobId}: attempt ${attempt}/${SCRAPER_ATTEMPTS} "${data.keyword}" in ${data.location}`,
+    );
     try {
       // The row and the SSE subscribers get every milestone; Bull's own progress (Bull Board)
       // only the mid-way one, which spares a Redis round trip per job.
       await this.scraper.markProcessing(data.jobId, attempt);
 
       const places = await this.provider.search(
-        { keyword: data.keyword, location: data.location, kecamatan: data.kecamatan, maxResults: data.maxResults },
+        {
+          keyword: data.keyword,
+          location: data.location,
+          kecamatan: data.kecamatan,
+          maxResults: data.maxResults,
+        },
         { signal: abort.signal },
       );
       this.throwIfAborted(abort.signal);

@@ -8,7 +8,13 @@ import type { Cache } from 'cache-manager';
 import { randomUUID } from 'node:crypto';
 import type { Observable } from 'rxjs';
 import { DataSource, Repository } from 'typeorm';
-import { pageOffset, paginate, ResourceNotFoundError, type AuthUser, type Paginated } from '@app/common';
+import {
+  pageOffset,
+  paginate,
+  ResourceNotFoundError,
+  type AuthUser,
+  type Paginated,
+} from '@app/common';
 import { QUEUE_EVENTS, type QueueJobsRetriedEvent } from '@app/common/queue-events.js';
 import { AppConfig } from '@app/config';
 import type { Place } from '@app/google-maps';
@@ -64,10 +70,19 @@ export class ScraperService {
    * places for this user and records a completed job row. A miss records a queued row
    * and enqueues it; the answer never waits for the scrape.
    */
-  async create(user: AuthUser, dto: CreateScrapeJobDto): Promise<ScrapeJobAcceptedDto | ScrapeJobCachedDto> {
+  async create(
+    user: AuthUser,
+    dto: CreateScrapeJobDto,
+  ): Promise<ScrapeJobAcceptedDto | ScrapeJobCachedDto> {
     const kecamatan = dto.kecamatan?.trim() || null;
     const cacheKey = scraperCacheKey(dto.keyword, dto.location, kecamatan);
-    const query = { keyword: dto.keyword, location: dto.location, kecamatan, maxResults: dto.max_results, cacheKey };
+    const query = {
+      keyword: dto.keyword,
+      location: dto.location,
+      kecamatan,
+      maxResults: dto.max_results,
+      cacheKey,
+    };
 
     if (!dto.refresh) {
       const hit = await this.cachedPlaces(cacheKey, dto.max_results);
@@ -76,7 +91,13 @@ export class ScraperService {
 
     const priority = SCRAPER_PRIORITY[user.role];
     const job = await this.jobs.save(
-      this.jobs.create({ userId: user.id, ...query, status: 'queued', priority, refresh: dto.refresh }),
+      this.jobs.create({
+        userId: user.id,
+        ...query,
+        status: 'queued',
+        priority,
+        refresh: dto.refresh,
+      }),
     );
     try {
       await this.queue.add(
@@ -95,7 +116,11 @@ export class ScraperService {
     } catch (error) {
       // Not queued: the row must not sit in `queued` forever.
       await this.jobs
-        .update(job.id, { status: 'failed', error: 'Could not be queued (Redis unavailable)', finishedAt: new Date() })
+        .update(job.id, {
+          status: 'failed',
+          error: 'Could not be queued (Redis unavailable)',
+          finishedAt: new Date(),
+        })
         .catch(() => undefined);
       throw error;
     }
@@ -125,9 +150,10 @@ export class ScraperService {
   /** The SSE stream of a job (access is checked by ScraperJobAccessGuard before it opens). */
   events(id: string): Observable<MessageEvent> {
     return this.jobEvents.stream(id, async () => {
-      const [row] = (await this.dataSource.query(`SELECT ${SNAPSHOT_COLUMNS} FROM scraper_jobs WHERE id = $1`, [
-        id,
-      ])) as ScrapeJobSnapshot[];
+      const [row] = (await this.dataSource.query(
+        `SELECT ${SNAPSHOT_COLUMNS} FROM scraper_jobs WHERE id = $1`,
+        [id],
+      )) as ScrapeJobSnapshot[];
       if (!row) throw new ResourceNotFoundError('Scraper job', id);
       return row;
     });
@@ -163,7 +189,12 @@ export class ScraperService {
   }
 
   /** After a failed attempt: `failed` for good, or back to `queued` until the retry. */
-  async markAttemptFailed(jobId: string, error: string, attemptsMade: number, final: boolean): Promise<void> {
+  async markAttemptFailed(
+    jobId: string,
+    error: string,
+    attemptsMade: number,
+    final: boolean,
+  ): Promise<void> {
     await this.transition(
       `UPDATE scraper_jobs
           SET status = (CASE WHEN $2::boolean THEN 'failed' ELSE 'queued' END)::scraper_job_status,
@@ -176,7 +207,13 @@ export class ScraperService {
 
   async storePlaces(data: ScrapeJobData, places: Place[]): Promise<StoreResult> {
     return this.places.store(
-      { userId: data.userId, jobId: data.jobId, keyword: data.keyword, location: data.location, kecamatan: data.kecamatan },
+      {
+        userId: data.userId,
+        jobId: data.jobId,
+        keyword: data.keyword,
+        location: data.location,
+        kecamatan: data.kecamatan,
+      },
       places,
     );
   }
@@ -199,7 +236,9 @@ export class ScraperService {
         `UPDATE scraper_jobs SET status = 'queued', error = NULL, progress = 0, finished_at = NULL, updated_at = now()
           WHERE id = $1 AND status = 'failed' RETURNING ${SNAPSHOT_COLUMNS}`,
         [jobId],
-      ).catch((error: Error) => this.logger.warn(`could not requeue job row ${jobId}: ${error.message}`));
+      ).catch((error: Error) =>
+        this.logger.warn(`could not requeue job row ${jobId}: ${error.message}`),
+      );
     }
   }
 
@@ -224,12 +263,24 @@ export class ScraperService {
 
   private async completeFromCache(
     user: AuthUser,
-    query: { keyword: string; location: string; kecamatan: string | null; maxResults: number; cacheKey: string },
+    query: {
+      keyword: string;
+      location: string;
+      kecamatan: string | null;
+      maxResults: number;
+      cacheKey: string;
+    },
     places: Place[],
   ): Promise<ScrapeJobCachedDto> {
     const id = randomUUID();
     const result = await this.places.store(
-      { userId: user.id, jobId: id, keyword: query.keyword, location: query.location, kecamatan: query.kecamatan },
+      {
+        userId: user.id,
+        jobId: id,
+        keyword: query.keyword,
+        location: query.location,
+        kecamatan: query.kecamatan,
+      },
       places,
     );
     await this.dataSource.query(

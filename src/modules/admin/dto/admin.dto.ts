@@ -67,12 +67,21 @@ export class AdminStatsDto {
   users!: { total: number; by_role: Record<string, number> };
   /** Job rows per status; `crawler` is null while the crawler module's table does not exist. */
   @ApiProperty({
-    example: { scraper: { queued: 1, processing: 0, completed: 40, failed: 2, total: 43 }, crawler: null },
+    example: {
+      scraper: { queued: 1, processing: 0, completed: 40, failed: 2, total: 43 },
+      crawler: null,
+    },
   })
   jobs!: { scraper: Record<string, number>; crawler: Record<string, number> | null };
   @ApiProperty({ example: { total: 1200 } })
   places!: { total: number };
   /** Scrape requests in the window that consulted the cache (not `refresh`), and how many it answered. */
   @ApiProperty({ example: { window_hours: 24, lookups: 50, hits: 20, misses: 30, hit_rate: 0.4 } })
-  cache!: { window_hours: number; lookups: number; hits: number; misses: number; hit_rate: number | null };
+  cache!: {
+    window_hours: number;
+    lookups: number;
+    hits: number;
+    misses: number;
+    hit_rate: number | null;
+  };
 }

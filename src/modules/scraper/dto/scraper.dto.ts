@@ -1,11 +1,26 @@
 import { ApiProperty, IntersectionType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsNotEmpty, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
 import { PageQueryDto } from '@app/common';
 import { MAX_RESULTS_LIMIT } from '@app/google-maps';
-import { SCRAPER_JOB_STATUSES, type ScraperJob, type ScraperJobStatus } from '../entities/scraper-job.entity.js';
+import {
+  SCRAPER_JOB_STATUSES,
+  type ScraperJob,
+  type ScraperJobStatus,
+} from '../entities/scraper-job.entity.js';
 
-const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.replace(/\s+/g, ' ').trim() : value);
+const trim = ({ value }: { value: unknown }) =>
+  typeof value === 'string' ? value.replace(/\s+/g, ' ').trim() : value;
 
 export class CreateScrapeJobDto {
   /** What to look for. */

@@ -1,8 +1,18 @@
-import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
 
 export const SCRAPER_JOB_STATUSES = ['queued', 'processing', 'completed', 'failed'] as const;
 export type ScraperJobStatus = (typeof SCRAPER_JOB_STATUSES)[number];
-export const FINAL_SCRAPER_STATUSES: ReadonlySet<ScraperJobStatus> = new Set(['completed', 'failed']);
+export const FINAL_SCRAPER_STATUSES: ReadonlySet<ScraperJobStatus> = new Set([
+  'completed',
+  'failed',
+]);
 
 export interface ScrapeResult {
   /** Places the provider found. */
@@ -38,7 +48,12 @@ export class ScraperJob {
   @Column({ type: 'varchar', length: 700 })
   cacheKey!: string;
 
-  @Column({ type: 'enum', enum: SCRAPER_JOB_STATUSES, enumName: 'scraper_job_status', default: 'queued' })
+  @Column({
+    type: 'enum',
+    enum: SCRAPER_JOB_STATUSES,
+    enumName: 'scraper_job_status',
+    default: 'queued',
+  })
   status!: ScraperJobStatus;
 
   @Column({ type: 'smallint' })
