@@ -160,6 +160,34 @@ describe('Scraper workers', () => {
     ).toEqual(['admin', 'premium', 'user-1', 'user-2', 'user-3']);
   });
 
+  it('fails an attempt that runs over SCRAPER_JOB_TIMEOUT, and the job after 3 such attempts', async () => {
+    const prefix = uniquePrefix();
+    const t = await app(prefix, { SCRAPER_JOB_TIMEOUT: '1' });
+    const user = await createUser(t);
+    const keyword = `slow ${prefix}`;
+    fake.latencyMs = 1_500;
+    try {
+      const res = await t.http.post('/api/scraper/jobs', { keyword, location: 'Jakarta' }, user.token);
+      const retrying = await waitFor(async () => {
+        const j = await job(t, user, res.body.job_id);
+        return j.error && j.status !== 'failed' ? j : undefined;
+      });
+      expect(retrying.error).toMatch(/Attempt 1 of 3 failed: .*timed out/);
+      const done = await waitFor(
+        async () => {
+          const j = await job(t, user, res.body.job_id);
+          return j.status === 'failed' ? j : undefined;
+        },
+        { timeoutMs: 10_000, what: 'the job to fail' },
+      );
+      expect(done).toMatchObject({ attempts_made: 3, result: null });
+      expect(done.error).toMatch(/timed out/);
+      expect(fake.callsFor(keyword)).toHaveLength(3);
+    } finally {
+      fake.latencyMs = 0;
+    }
+  });
+
   it('completes open event streams when the app shuts down', async () => {
     const prefix = uniquePrefix();
     const api = await createTestApp({ env: env(prefix, { APP_ROLE: 'api' }) });
