@@ -207,6 +207,9 @@ export class PlacesService {
   }
 }
 
+/** In place: an export turns 100,000s of rows into DTOs, and a copy each would only feed the GC. */
 function toDto(row: PlaceRow): PlaceDto {
-  return { ...row, created_at: row.created_at.toISOString() };
+  const dto = row as unknown as PlaceDto;
+  dto.created_at = row.created_at.toISOString();
+  return dto;
 }
