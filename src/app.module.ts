@@ -9,14 +9,17 @@ import { RedisModule } from '@app/common';
 import { AppConfig, AppConfigModule } from '@app/config';
 import { DatabaseModule } from './database/database.module.js';
 import { loggerOptions } from './logger.options.js';
+import { AdminModule } from './modules/admin/admin.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { CrawlerModule } from './modules/crawler/crawler.module.js';
 import { JwtAuthGuard } from './modules/auth/guards/jwt-auth.guard.js';
 import { RolesGuard } from './modules/auth/guards/roles.guard.js';
 import { HealthModule } from './modules/health/health.module.js';
+import { PlacesModule } from './modules/places/places.module.js';
 import { QuotaRefundInterceptor } from './modules/rate-limit/quota-refund.interceptor.js';
 import { QuotaGuard } from './modules/rate-limit/quota.guard.js';
 import { RateLimitModule } from './modules/rate-limit/rate-limit.module.js';
+import { ScraperModule } from './modules/scraper/scraper.module.js';
 
 export interface AppModuleOptions {
   /** Extra modules mounted beside the features (tests mount probe routes this way). */
@@ -48,6 +51,9 @@ export class AppModule {
         RateLimitModule,
         HealthModule,
         CrawlerModule.forRoot({ workers: config.role !== 'api' }),
+        ScraperModule.forRoot({ workers: config.role !== 'api' }),
+        PlacesModule,
+        AdminModule,
         ...(options.imports ?? []),
       ],
       providers: [

@@ -7,6 +7,7 @@ import { Logger } from 'nestjs-pino';
 import { AllExceptionsFilter } from '@app/common';
 import type { AppConfig } from '@app/config';
 import { AppModule, type AppModuleOptions } from './app.module.js';
+import { mountBullBoard } from './modules/admin/bull-board.js';
 import { requestId } from './logger.options.js';
 
 export const API_PREFIX = 'api';
@@ -92,6 +93,7 @@ export async function configureHttpApp(
   );
   app.useGlobalFilters(new AllExceptionsFilter());
 
+  await mountBullBoard(app);
   setupSwagger(app);
 }
 

@@ -150,7 +150,7 @@ describe('Graceful shutdown', () => {
       });
     try {
       const inFlight = get('/api/test-probe/slow?ms=400');
-      const server = t.app.getHttpServer() as http.Server;
+      const server = t.app.getHttpServer();
       const connections = () =>
         new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n)));
       await waitFor(async () => (await connections()) > 0, { what: 'the request to arrive' });

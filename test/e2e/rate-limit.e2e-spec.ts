@@ -77,8 +77,12 @@ describe('RateLimit: per-role hourly quotas', () => {
 
   it('does not charge a request that failed validation or failed in the handler', async () => {
     const user = await createUser(a);
-    expect((await a.http.post('/api/test-probe/quota', { unknown: 1 }, user.token)).status).toBe(422);
-    expect((await a.http.post('/api/test-probe/quota', { fail: true }, user.token)).status).toBe(500);
+    expect((await a.http.post('/api/test-probe/quota', { unknown: 1 }, user.token)).status).toBe(
+      422,
+    );
+    expect((await a.http.post('/api/test-probe/quota', { fail: true }, user.token)).status).toBe(
+      500,
+    );
     const ok = await a.http.post('/api/test-probe/quota', {}, user.token);
     expect(ok.headers.get('x-ratelimit-remaining')).toBe('9');
   });

@@ -20,6 +20,7 @@ export class SseClient {
   private res: IncomingMessage | null = null;
   private req: ReturnType<typeof request> | null = null;
   private buffer = '';
+  private readonly waiters = new Set<() => void>();
   private closedResolve!: () => void;
   readonly closed = new Promise<void>((resolve) => (this.closedResolve = resolve));
 
@@ -54,6 +55,40 @@ export class SseClient {
     return this.messages.map((e) => e.data);
   }
 
+  /** Waits until an event matching `predicate` has arrived; fails if the stream closes first. */
+  until(predicate: (event: SseEvent) => boolean, timeoutMs = 10_000): Promise<SseEvent> {
+    return new Promise<SseEvent>((resolve, reject) => {
+      const check = () => {
+        const found = this.events.find(predicate);
+        if (found) settle(() => resolve(found));
+        else if (this.ended)
+          settle(() =>
+            reject(
+              new Error(
+                `stream closed without the expected event; got ${JSON.stringify(this.events)}`,
+              ),
+            ),
+          );
+      };
+      const timer = setTimeout(
+        () =>
+          settle(() =>
+            reject(
+              new Error(`timed out waiting for an SSE event; got ${JSON.stringify(this.events)}`),
+            ),
+          ),
+        timeoutMs,
+      );
+      const settle = (done: () => void) => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        done();
+      };
+      this.waiters.add(check);
+      check();
+    });
+  }
+
   close(): void {
     this.req?.destroy();
     this.res?.destroy();
@@ -62,6 +97,11 @@ export class SseClient {
   private finish(): void {
     this.ended = true;
     this.closedResolve();
+    this.notify();
+  }
+
+  private notify(): void {
+    for (const waiter of [...this.waiters]) waiter();
   }
 
   private feed(chunk: string): void {
@@ -97,7 +137,13 @@ export class SseClient {
       else if (field === 'event') event = value;
       else if (field === 'id') id = value;
     }
-    if (hasField && (data.length || event !== 'message'))
+    if (hasField && (data.length || event !== 'message')) {
       this.events.push({ id, event, data: data.join('\n') });
+      this.notify();
+    }
   }
 }
+
+/** Opens a stream (GET with `Accept: text/event-stream`). */
+export const openSse = (url: string, headers: Record<string, string> = {}) =>
+  SseClient.open(url, headers);

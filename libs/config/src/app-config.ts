@@ -50,6 +50,10 @@ export abstract class AppConfig {
     timeoutMs: number;
     cacheTtlMs: number;
     concurrency: number;
+    backoffMs: number;
+    jobTimeoutMs: number;
+    lockDurationMs: number;
+    stalledIntervalMs: number;
   };
 }
 
@@ -169,6 +173,10 @@ export function loadAppConfig(
       timeoutMs: env.SCRAPER_TIMEOUT_MS,
       cacheTtlMs: Math.round(env.SCRAPER_CACHE_TTL_HOURS * 3_600_000),
       concurrency: env.SCRAPER_CONCURRENCY,
+      backoffMs: env.SCRAPER_BACKOFF_MS,
+      jobTimeoutMs: env.SCRAPER_JOB_TIMEOUT * 1000,
+      lockDurationMs: env.SCRAPER_LOCK_DURATION_MS,
+      stalledIntervalMs: env.SCRAPER_STALLED_INTERVAL_MS,
     },
   };
   return { config, warnings };

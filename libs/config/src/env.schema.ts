@@ -85,6 +85,14 @@ export const envSchema = z.object({
   PREMIUM_SCRAPER_RATE_LIMIT_PER_HOUR: int(0).default(50),
   SCRAPER_CACHE_TTL_HOURS: z.coerce.number().positive().default(24),
   SCRAPER_CONCURRENCY: int(1, 100).default(2),
+  /** First retry delay; Bull doubles it for each further attempt (exponential backoff). */
+  SCRAPER_BACKOFF_MS: int(0).default(10_000),
+  /** One attempt of a scrape job that runs longer than this fails (the old worker's --timeout=600). */
+  SCRAPER_JOB_TIMEOUT: durationSeconds().default(600),
+  /** A worker holds a job's lock this long between renewals; a dead worker's job is recovered after it. */
+  SCRAPER_LOCK_DURATION_MS: int(500).default(30_000),
+  /** How often workers look for stalled jobs (lock expired, worker gone) to run again. */
+  SCRAPER_STALLED_INTERVAL_MS: int(100).default(30_000),
   CRAWLER_CONCURRENCY: int(1, 100).default(4),
 });
 

@@ -1,0 +1,6 @@
+export * from './google-places.client.js';
+export * from './place.mapper.js';
+export * from './place.types.js';
+export * from './provider.errors.js';
+export * from './provider.factory.js';
+export * from './python-scraper.client.js';

@@ -1,0 +1,66 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { STATS_CACHE_WINDOW_HOURS } from './admin.constants.js';
+import type { AdminStatsDto } from './dto/admin.dto.js';
+
+type Counts = Array<{ key: string; n: number }>;
+
+const byKey = (rows: Counts, keys: readonly string[] = []) => {
+  const out: Record<string, number> = Object.fromEntries(keys.map((k) => [k, 0]));
+  for (const row of rows) out[row.key] = row.n;
+  return out;
+};
+const withTotal = (counts: Record<string, number>) => ({
+  ...counts,
+  total: Object.values(counts).reduce((a, b) => a + b, 0),
+});
+
+@Injectable()
+export class AdminStatsService {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async stats(): Promise<AdminStatsDto> {
+    const q = <T>(sql: string, params: unknown[] = []) => this.dataSource.query<T>(sql, params);
+    const [users, scraperJobs, crawlerJobs, [places], [cache]] = await Promise.all([
+      q<Counts>(`SELECT role::text AS key, count(*)::int AS n FROM users GROUP BY role`),
+      q<Counts>(`SELECT status::text AS key, count(*)::int AS n FROM scraper_jobs GROUP BY status`),
+      this.crawlerJobs(),
+      q<Array<{ total: number }>>(`SELECT count(*)::int AS total FROM google_map_places`),
+      q<Array<{ lookups: number; hits: number }>>(
+        `SELECT count(*) FILTER (WHERE NOT refresh)::int AS lookups, count(*) FILTER (WHERE cached)::int AS hits
+           FROM scraper_jobs WHERE created_at > now() - make_interval(hours => $1)`,
+        [STATS_CACHE_WINDOW_HOURS],
+      ),
+    ]);
+    const byRole = byKey(users, ['user', 'premium', 'admin']);
+    const { lookups, hits } = cache;
+    return {
+      users: { total: withTotal(byRole).total, by_role: byRole },
+      jobs: {
+        scraper: withTotal(byKey(scraperJobs, ['queued', 'processing', 'completed', 'failed'])),
+        crawler: crawlerJobs ? withTotal(byKey(crawlerJobs)) : null,
+      },
+      places: { total: places.total },
+      cache: {
+        window_hours: STATS_CACHE_WINDOW_HOURS,
+        lookups,
+        hits,
+        misses: lookups - hits,
+        hit_rate: lookups ? Math.round((hits / lookups) * 10_000) / 10_000 : null,
+      },
+    };
+  }
+
+  /** The crawler module owns `crawler_jobs`; on a deployment without it (yet), there is nothing to count. */
+  private async crawlerJobs(): Promise<Counts | null> {
+    const [exists] = await this.dataSource.query<Array<{ ok: boolean }>>(
+      `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+                       WHERE table_schema = current_schema() AND table_name = 'crawler_jobs' AND column_name = 'status') AS ok`,
+    );
+    if (!exists?.ok) return null;
+    return await this.dataSource.query<Counts>(
+      `SELECT status::text AS key, count(*)::int AS n FROM crawler_jobs GROUP BY status`,
+    );
+  }
+}

@@ -1,0 +1,61 @@
+import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+
+/**
+ * A place stored for one user. Unique per user + kecamatan + name (case-folded, a missing
+ * kecamatan counting as empty): an expression index in the migration, the source of truth
+ * for de-duplication.
+ */
+@Entity('google_map_places')
+export class GoogleMapPlace {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ type: 'uuid' })
+  userId!: string;
+
+  /** The scrape job that stored it (provenance; no foreign key, jobs may be pruned). */
+  @Column({ type: 'uuid', nullable: true })
+  scraperJobId!: string | null;
+
+  @Column({ type: 'varchar', length: 500 })
+  name!: string;
+
+  @Column({ type: 'text', nullable: true })
+  address!: string | null;
+
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  phone!: string | null;
+
+  @Column({ type: 'text', nullable: true })
+  website!: string | null;
+
+  @Column({ type: 'real', nullable: true })
+  rating!: number | null;
+
+  @Column({ type: 'integer', nullable: true })
+  reviewsCount!: number | null;
+
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  category!: string | null;
+
+  @Column({ type: 'double precision', nullable: true })
+  latitude!: number | null;
+
+  @Column({ type: 'double precision', nullable: true })
+  longitude!: number | null;
+
+  @Column({ type: 'varchar', length: 300, nullable: true })
+  googlePlaceId!: string | null;
+
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  kecamatan!: string | null;
+
+  @Column({ type: 'varchar', length: 200 })
+  location!: string;
+
+  @Column({ type: 'varchar', length: 200 })
+  keyword!: string;
+
+  @CreateDateColumn({ type: 'timestamptz' })
+  createdAt!: Date;
+}

@@ -1,0 +1,218 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import {
+  pageOffset,
+  paginate,
+  ResourceNotFoundError,
+  type AuthUser,
+  type Paginated,
+} from '@app/common';
+import type { Place } from '@app/google-maps';
+import type { ListPlacesQueryDto, PlaceDto, PlaceFilterDto, PlaceSort } from './dto/place.dto.js';
+
+/** Who a batch of places is stored for, and under which query. */
+export interface PlaceOwner {
+  userId: string;
+  /** The scrape job storing them (null outside a job, e.g. imports and benchmarks). */
+  jobId: string | null;
+  keyword: string;
+  location: string;
+  kecamatan: string | null;
+}
+
+export interface StoreResult {
+  /** Places in the batch. */
+  total: number;
+  /** Newly stored (for a job: by this job, across its re-runs). */
+  inserted: number;
+  /** Skipped because the user already has a place of that name in that kecamatan. */
+  duplicates: number;
+}
+
+/** Rows per INSERT: one jsonb parameter each, so the statement stays small and plannable. */
+const STORE_CHUNK = 1000;
+/** Rows fetched per round trip while exporting: memory stays flat whatever the total. */
+const EXPORT_FETCH = 500;
+
+const SELECT_COLUMNS = `
+  p.id, p.name, p.address, p.phone, p.website, p.rating, p.reviews_count, p.category,
+  p.latitude, p.longitude, p.google_place_id, p.kecamatan, p.location, p.keyword, p.created_at`;
+
+const ORDER_BY: Record<PlaceSort, string> = {
+  created_at: 'p.created_at ASC, p.id ASC',
+  '-created_at': 'p.created_at DESC, p.id DESC',
+  name: 'lower(p.name) ASC, p.id ASC',
+  '-name': 'lower(p.name) DESC, p.id DESC',
+  rating: 'p.rating ASC NULLS LAST, p.id ASC',
+  '-rating': 'p.rating DESC NULLS LAST, p.id DESC',
+  reviews_count: 'p.reviews_count ASC NULLS LAST, p.id ASC',
+  '-reviews_count': 'p.reviews_count DESC NULLS LAST, p.id DESC',
+};
+
+/**
+ * INSERT … SELECT FROM jsonb_to_recordset … ON CONFLICT DO NOTHING: one round trip per
+ * chunk; the unique index (user, kecamatan, name) decides what is a duplicate, also
+ * between concurrent jobs and within the batch itself. `prior` counts what this job stored
+ * in an earlier run (a retry or a stalled worker's job): the statement's snapshot does not
+ * see its own inserts, so prior + inserted is exactly what the job has stored.
+ */
+const STORE_SQL = `
+  WITH ins AS (
+    INSERT INTO google_map_places (
+      user_id, scraper_job_id, keyword, location, kecamatan,
+      name, address, phone, website, rating, reviews_count, category, latitude, longitude, google_place_id
+    )
+    SELECT $2, $3, $4, $5, $6,
+           x.name, x.address, x.phone, x.website, x.rating, x.reviews_count, x.category,
+           x.latitude, x.longitude, x.google_place_id
+      FROM jsonb_to_recordset($1::jsonb) AS x(
+        name varchar, address text, phone varchar, website text, rating real, reviews_count integer,
+        category varchar, latitude double precision, longitude double precision, google_place_id varchar)
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+  )
+  SELECT (SELECT count(*) FROM ins)::int AS inserted,
+         CASE WHEN $3::uuid IS NULL THEN 0
+              ELSE (SELECT count(*) FROM google_map_places WHERE scraper_job_id = $3::uuid)::int END AS prior`;
+
+interface PlaceRow extends Omit<PlaceDto, 'created_at'> {
+  created_at: Date;
+}
+
+@Injectable()
+export class PlacesService {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Stores places for a user, skipping those they already have; counts both exactly. */
+  async store(owner: PlaceOwner, places: Place[]): Promise<StoreResult> {
+    let inserted = 0;
+    let prior: number | undefined;
+    for (let offset = 0; offset < places.length; offset += STORE_CHUNK) {
+      const chunk = places.slice(offset, offset + STORE_CHUNK);
+      const rows = chunk.map((place) => ({
+        name: place.name,
+        address: place.address,
+        phone: place.phone,
+        website: place.website,
+        rating: place.rating,
+        reviews_count: place.reviewsCount,
+        category: place.category,
+        latitude: place.latitude,
+        longitude: place.longitude,
+        google_place_id: place.googlePlaceId,
+      }));
+      const [row] = await this.dataSource.query<Array<{ inserted: number; prior: number }>>(
+        STORE_SQL,
+        [
+          JSON.stringify(rows),
+          owner.userId,
+          owner.jobId,
+          owner.keyword,
+          owner.location,
+          owner.kecamatan,
+        ],
+      );
+      inserted += row.inserted;
+      prior ??= row.prior; // before the first chunk: what earlier runs of this job stored
+    }
+    const total = places.length;
+    const stored = Math.min(total, inserted + (prior ?? 0));
+    return { total, inserted: stored, duplicates: total - stored };
+  }
+
+  async list(user: AuthUser, query: ListPlacesQueryDto): Promise<Paginated<PlaceDto>> {
+    const { where, params } = this.filter(user, query);
+    const { skip, take } = pageOffset(query);
+    const [rows, [count]] = await Promise.all([
+      this.dataSource.query<PlaceRow[]>(
+        `SELECT ${SELECT_COLUMNS} FROM google_map_places p WHERE ${where}
+          ORDER BY ${ORDER_BY[query.sort]} LIMIT ${take} OFFSET ${skip}`,
+        params,
+      ),
+      this.dataSource.query<Array<{ total: number }>>(
+        `SELECT count(*)::int AS total FROM google_map_places p WHERE ${where}`,
+        params,
+      ),
+    ]);
+    return paginate(rows.map(toDto), count.total, query);
+  }
+
+  /** One place, if the caller owns it or is an admin; otherwise 404 (its existence is not revealed). */
+  async findOne(user: AuthUser, id: string): Promise<PlaceDto> {
+    const rows = await this.dataSource.query<PlaceRow[]>(
+      `SELECT ${SELECT_COLUMNS} FROM google_map_places p WHERE p.id = $1 AND ($2::uuid IS NULL OR p.user_id = $2)`,
+      [id, user.role === 'admin' ? null : user.id],
+    );
+    if (!rows[0]) throw new ResourceNotFoundError('Place', id);
+    return toDto(rows[0]);
+  }
+
+  async remove(user: AuthUser, id: string): Promise<void> {
+    const [, affected] = await this.dataSource.query<[unknown, number]>(
+      `DELETE FROM google_map_places WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2)`,
+      [id, user.role === 'admin' ? null : user.id],
+    );
+    if (!affected) throw new ResourceNotFoundError('Place', id);
+  }
+
+  /**
+   * The filtered places, sorted, fetched in chunks through a server-side cursor inside one
+   * REPEATABLE READ transaction: a consistent snapshot, and memory bounded by the chunk
+   * size whatever the total. Stopping the iteration (client gone) closes the cursor.
+   */
+  async *stream(user: AuthUser, filter: PlaceFilterDto): AsyncGenerator<PlaceDto[]> {
+    const { where, params } = this.filter(user, filter);
+    const runner = this.dataSource.createQueryRunner();
+    await runner.connect();
+    let open = false;
+    try {
+      await runner.startTransaction('REPEATABLE READ');
+      open = true;
+      await runner.query(
+        `DECLARE places_export NO SCROLL CURSOR FOR
+           SELECT ${SELECT_COLUMNS} FROM google_map_places p WHERE ${where} ORDER BY ${ORDER_BY[filter.sort]}`,
+        params,
+      );
+      for (;;) {
+        const rows = (await runner.query(`FETCH ${EXPORT_FETCH} FROM places_export`)) as PlaceRow[];
+        if (!rows.length) break;
+        yield rows.map(toDto);
+        if (rows.length < EXPORT_FETCH) break;
+      }
+      await runner.commitTransaction();
+      open = false;
+    } finally {
+      if (open) await runner.rollbackTransaction().catch(() => undefined);
+      await runner.release();
+    }
+  }
+
+  private filter(user: AuthUser, filter: PlaceFilterDto): { where: string; params: unknown[] } {
+    const clauses: string[] = [];
+    const params: unknown[] = [];
+    const add = (clause: (n: string) => string, value: unknown) => {
+      params.push(value);
+      clauses.push(clause(`$${params.length}`));
+    };
+    // Users see their own places; an admin sees everyone's, or one user's with ?user_id.
+    const owner = user.role === 'admin' ? filter.user_id : user.id;
+    if (owner) add((n) => `p.user_id = ${n}`, owner);
+    if (filter.keyword) add((n) => `lower(p.keyword) = lower(${n})`, filter.keyword);
+    if (filter.location) add((n) => `lower(p.location) = lower(${n})`, filter.location);
+    if (filter.kecamatan) add((n) => `lower(p.kecamatan) = lower(${n})`, filter.kecamatan);
+    if (filter.q)
+      add(
+        (n) => `p.name ILIKE ${n} ESCAPE '\\'`,
+        `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
+      );
+    return { where: clauses.length ? clauses.join(' AND ') : 'true', params };
+  }
+}
+
+/** In place: an export turns 100,000s of rows into DTOs, and a copy each would only feed the GC. */
+function toDto(row: PlaceRow): PlaceDto {
+  const dto = row as unknown as PlaceDto;
+  dto.created_at = row.created_at.toISOString();
+  return dto;
+}

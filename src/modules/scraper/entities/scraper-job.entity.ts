@@ -1,0 +1,93 @@
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  Index,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+} from 'typeorm';
+
+export const SCRAPER_JOB_STATUSES = ['queued', 'processing', 'completed', 'failed'] as const;
+export type ScraperJobStatus = (typeof SCRAPER_JOB_STATUSES)[number];
+export const FINAL_SCRAPER_STATUSES: ReadonlySet<ScraperJobStatus> = new Set([
+  'completed',
+  'failed',
+]);
+
+export interface ScrapeResult {
+  /** Places the provider found. */
+  total: number;
+  /** Newly stored for the user. */
+  inserted: number;
+  /** Skipped: the user already had a place with that name in that kecamatan. */
+  duplicates: number;
+}
+
+/** One scrape request: the row the API answers from; the Bull job carries its id. */
+@Entity('scraper_jobs')
+@Index('scraper_jobs_user_created_idx', ['userId', 'createdAt'])
+export class ScraperJob {
+  @PrimaryGeneratedColumn('uuid')
+  id!: string;
+
+  @Column({ type: 'uuid' })
+  userId!: string;
+
+  @Column({ type: 'varchar', length: 200 })
+  keyword!: string;
+
+  @Column({ type: 'varchar', length: 200 })
+  location!: string;
+
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  kecamatan!: string | null;
+
+  @Column({ type: 'smallint' })
+  maxResults!: number;
+
+  @Column({ type: 'varchar', length: 700 })
+  cacheKey!: string;
+
+  @Column({
+    type: 'enum',
+    enum: SCRAPER_JOB_STATUSES,
+    enumName: 'scraper_job_status',
+    default: 'queued',
+  })
+  status!: ScraperJobStatus;
+
+  @Column({ type: 'smallint' })
+  priority!: number;
+
+  @Column({ type: 'smallint', default: 0 })
+  progress!: number;
+
+  @Column({ type: 'smallint', default: 0 })
+  attemptsMade!: number;
+
+  /** Answered from the cache: no provider call, no queue job. */
+  @Column({ type: 'boolean', default: false })
+  cached!: boolean;
+
+  /** The caller asked to skip the cache. */
+  @Column({ type: 'boolean', default: false })
+  refresh!: boolean;
+
+  @Column({ type: 'jsonb', nullable: true })
+  result!: ScrapeResult | null;
+
+  @Column({ type: 'text', nullable: true })
+  error!: string | null;
+
+  @CreateDateColumn({ type: 'timestamptz' })
+  createdAt!: Date;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  startedAt!: Date | null;
+
+  @Column({ type: 'timestamptz', nullable: true })
+  finishedAt!: Date | null;
+
+  @UpdateDateColumn({ type: 'timestamptz' })
+  updatedAt!: Date;
+}

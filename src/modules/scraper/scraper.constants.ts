@@ -1,0 +1,57 @@
+import type { JobOptions } from 'bull';
+import { JOB_PRIORITY, QUEUE_NAMES } from '@app/common';
+import type { UserRole } from '@app/config';
+
+/** The Bull queue and its one job type. */
+export const SCRAPER_QUEUE = QUEUE_NAMES.scraper;
+export const SCRAPE_JOB = 'scrape';
+
+/** `--tries=3` of the old worker: the first run and two retries. */
+export const SCRAPER_ATTEMPTS = 3;
+/** Retry delays double: SCRAPER_BACKOFF_MS, then twice that. */
+export const SCRAPER_BACKOFF_TYPE = 'exponential';
+/** `--timeout=600`: default per-attempt limit (SCRAPER_JOB_TIMEOUT overrides it). */
+export const SCRAPER_DEFAULT_TIMEOUT_MS = 600_000;
+/**
+ * A job whose worker died is put back to waiting at most this many times (each recovery
+ * is not an attempt); beyond, it fails as "stalled more than allowable limit".
+ */
+export const SCRAPER_MAX_STALLED_COUNT = 2;
+
+/** Admins' jobs first (Bull runs lower numbers first): the old `--queue=high,default`. */
+export const SCRAPER_PRIORITY: Record<UserRole, number> = {
+  admin: JOB_PRIORITY.admin,
+  premium: JOB_PRIORITY.premium,
+  user: JOB_PRIORITY.user,
+};
+
+/** Finished jobs kept in Redis for Bull Board and the admin's failed list. */
+export const SCRAPER_KEEP_COMPLETED: JobOptions['removeOnComplete'] = {
+  age: 24 * 3600,
+  count: 1000,
+};
+export const SCRAPER_KEEP_FAILED: JobOptions['removeOnFail'] = { age: 7 * 24 * 3600, count: 5000 };
+
+/** Progress milestones reported by the processor. */
+export const SCRAPE_PROGRESS = { started: 10, fetched: 60, stored: 90, done: 100 } as const;
+
+/** Redis pub/sub channel (under the deployment prefix) carrying job events to every API process. */
+export const SCRAPER_EVENTS_CHANNEL = 'scraper:events';
+/** A `: keepalive` comment on quiet event streams at least this often. */
+export const SSE_KEEPALIVE_MS = 15_000;
+/** Cache keys: `<prefix>:cache` namespace (Keyv), then this. Bump the version when the cached shape changes. */
+export const SCRAPER_CACHE_KEY_PREFIX = 'scraper:v1';
+
+/** DI token of the configured PlacesProvider. */
+export const PLACES_PROVIDER = Symbol('PLACES_PROVIDER');
+
+/** What a Bull scrape job carries: the row id and the query (also shown in Bull Board). */
+export interface ScrapeJobData {
+  jobId: string;
+  userId: string;
+  keyword: string;
+  location: string;
+  kecamatan: string | null;
+  maxResults: number;
+  cacheKey: string;
+}

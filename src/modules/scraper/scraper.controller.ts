@@ -1,0 +1,119 @@
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Res,
+  Sse,
+  UseGuards,
+} from '@nestjs/common';
+import type { MessageEvent } from '@nestjs/common';
+import {
+  ApiAcceptedResponse,
+  ApiExtraModels,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+  ApiUnprocessableEntityResponse,
+  getSchemaPath,
+} from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import type { Observable } from 'rxjs';
+import {
+  AcceptsQueryToken,
+  ApiPaginatedResponse,
+  Auth,
+  CurrentUser,
+  Quota,
+  type AuthUser,
+  type Paginated,
+} from '@app/common';
+import {
+  CreateScrapeJobDto,
+  ListScraperJobsQueryDto,
+  ScrapeJobAcceptedDto,
+  ScrapeJobCachedDto,
+  ScraperJobDto,
+} from './dto/scraper.dto.js';
+import { ScraperJobAccessGuard } from './scraper-job-access.guard.js';
+import { ScraperService } from './scraper.service.js';
+
+const uuid = new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.UNPROCESSABLE_ENTITY });
+
+@ApiTags('scraper')
+@Auth()
+@Controller('scraper/jobs')
+export class ScraperController {
+  constructor(private readonly scraper: ScraperService) {}
+
+  @Post()
+  @Quota('scraper')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({
+    summary: 'Scrape Google Maps places for a keyword in a location',
+    description:
+      'Never waits for the scrape: answers 202 with a queued job, or 200 with the result when the same ' +
+      'question (keyword + location + kecamatan, ignoring case, accents and spacing) was answered in the last ' +
+      'SCRAPER_CACHE_TTL_HOURS — the cached places are then stored in your list too. `refresh: true` skips the cache.',
+  })
+  @ApiExtraModels(ScrapeJobCachedDto)
+  @ApiAcceptedResponse({ type: ScrapeJobAcceptedDto, description: 'Queued' })
+  @ApiOkResponse({
+    schema: { $ref: getSchemaPath(ScrapeJobCachedDto) },
+    description: 'Cache hit: done already',
+  })
+  @ApiUnprocessableEntityResponse({ description: 'Invalid body; `message` lists every bad field' })
+  async create(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: CreateScrapeJobDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ScrapeJobAcceptedDto | ScrapeJobCachedDto> {
+    const answer = await this.scraper.create(user, dto);
+    if (answer.status === 'completed') void reply.status(HttpStatus.OK);
+    return answer;
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'Scrape jobs, newest first: your own (admins: everyone’s)' })
+  @ApiPaginatedResponse(ScraperJobDto)
+  list(
+    @CurrentUser() user: AuthUser,
+    @Query() query: ListScraperJobsQueryDto,
+  ): Promise<Paginated<ScraperJobDto>> {
+    return this.scraper.list(user, query);
+  }
+
+  @Get(':job_id')
+  @ApiOperation({ summary: 'A scrape job: status, progress, attempts, error, result' })
+  @ApiOkResponse({ type: ScraperJobDto })
+  @ApiNotFoundResponse({ description: 'No such job, or not yours' })
+  async findOne(
+    @CurrentUser() user: AuthUser,
+    @Param('job_id', uuid) id: string,
+  ): Promise<ScraperJobDto> {
+    return ScraperJobDto.from(await this.scraper.findOne(user, id));
+  }
+
+  @Sse(':job_id/events')
+  @AcceptsQueryToken()
+  @UseGuards(ScraperJobAccessGuard)
+  @ApiOperation({
+    summary:
+      'Server-Sent Events of a job: its current state, then `status` and `progress` events, then `end`',
+    description:
+      '`event: status` data `{job_id, status, progress, attempts_made, error, result}`; `event: progress` data ' +
+      '`{job_id, progress}`; `event: end` data `{status, result, error}`, then the stream closes.',
+  })
+  @ApiProduces('text/event-stream')
+  @ApiNotFoundResponse({ description: 'No such job, or not yours' })
+  events(@Param('job_id') id: string): Observable<MessageEvent> {
+    return this.scraper.events(id);
+  }
+}

@@ -1,0 +1,130 @@
+import { InjectQueue } from '@nestjs/bull';
+import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import type { Job, Queue } from 'bull';
+import { AppConfig } from '@app/config';
+import { ProviderError, type PlacesProvider } from '@app/google-maps';
+import type { ScrapeResult } from './entities/scraper-job.entity.js';
+import { ScraperService } from './scraper.service.js';
+import {
+  PLACES_PROVIDER,
+  SCRAPE_JOB,
+  SCRAPE_PROGRESS,
+  SCRAPER_ATTEMPTS,
+  SCRAPER_QUEUE,
+  type ScrapeJobData,
+} from './scraper.constants.js';
+
+/** Thrown when an attempt outlives SCRAPER_JOB_TIMEOUT; Bull fails the attempt at the same moment. */
+export class ScrapeTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`Scrape attempt timed out after ${Math.round(ms / 1000)} s`);
+    this.name = 'ScrapeTimeoutError';
+  }
+}
+
+/**
+ * The scrape worker, registered only in processes that run workers (APP_ROLE=all|worker).
+ * Registered by hand rather than with @Process so the concurrency comes from the validated
+ * config (a decorator argument cannot read it).
+ */
+@Injectable()
+export class ScraperProcessor implements OnApplicationBootstrap {
+  private readonly logger = new Logger(ScraperProcessor.name);
+
+  constructor(
+    @InjectQueue(SCRAPER_QUEUE) private readonly queue: Queue<ScrapeJobData>,
+    @Inject(PLACES_PROVIDER) private readonly provider: PlacesProvider,
+    private readonly scraper: ScraperService,
+    private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    // Bull's own 'failed' covers every way an attempt ends badly: a thrown error, its
+    // timeout, or a job that stalled too often; the row follows from it.
+    this.queue.on('failed', (job: Job<ScrapeJobData>, error: Error) => {
+      this.onFailed(job, error).catch((err: Error) =>
+        this.logger.error(`could not record the failure of job ${job.id}: ${err.message}`),
+      );
+    });
+    this.queue.on('stalled', (job: Job<ScrapeJobData>) =>
+      this.logger.warn(`job ${job.id} stalled (its worker stopped); running it again`),
+    );
+    // Resolves only when the queue closes; errors are startup failures worth shouting about.
+    this.queue
+      .process(SCRAPE_JOB, this.config.scraper.concurrency, (job: Job<ScrapeJobData>) =>
+        this.handle(job),
+      )
+      .catch((error: Error) => this.logger.error(`scraper worker stopped: ${error.message}`));
+    this.logger.log(
+      `scraper worker running, concurrency ${this.config.scraper.concurrency}, provider ${this.provider.name}`,
+    );
+  }
+
+  async handle(job: Job<ScrapeJobData>): Promise<ScrapeResult> {
+    const data = job.data;
+    const attempt = job.attemptsMade + 1;
+    const timeoutMs = this.config.scraper.jobTimeoutMs;
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(new ScrapeTimeoutError(timeoutMs)), timeoutMs);
+    timer.unref();
+    this.logger.log(
+      `job ${data.jobId}: attempt ${attempt}/${SCRAPER_ATTEMPTS} "${data.keyword}" in ${data.location}`,
+    );
+    try {
+      // The row and the SSE subscribers get every milestone; Bull's own progress (Bull Board)
+      // only the mid-way one, which spares a Redis round trip per job.
+      await this.scraper.markProcessing(data.jobId, attempt);
+
+      const places = await this.provider.search(
+        {
+          keyword: data.keyword,
+          location: data.location,
+          kecamatan: data.kecamatan,
+          maxResults: data.maxResults,
+        },
+        { signal: abort.signal },
+      );
+      this.throwIfAborted(abort.signal);
+      await Promise.all([
+        job.progress(SCRAPE_PROGRESS.fetched),
+        this.scraper.reportProgress(data.jobId, SCRAPE_PROGRESS.fetched),
+        this.scraper.cachePlaces(data.cacheKey, data.maxResults, places),
+      ]);
+
+      const result = await this.scraper.storePlaces(data, places);
+      this.throwIfAborted(abort.signal);
+      await this.scraper.markCompleted(data.jobId, result);
+      this.logger.log(
+        `job ${data.jobId}: completed, ${result.total} found, ${result.inserted} new, ${result.duplicates} duplicates`,
+      );
+      return result;
+    } catch (error) {
+      // A wrong key or an invalid request will fail the same way every time: no retries.
+      if (error instanceof ProviderError && !error.retryable) void job.discard();
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private throwIfAborted(signal: AbortSignal): void {
+    if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
+  }
+
+  private async onFailed(job: Job<ScrapeJobData>, error: Error): Promise<void> {
+    if (job.name !== SCRAPE_JOB) return;
+    const attempts = job.opts.attempts ?? 1;
+    const discarded = (job as Job<ScrapeJobData> & { isDiscarded(): boolean }).isDiscarded();
+    const final = job.attemptsMade >= attempts || discarded;
+    const message = error?.message || 'Unknown error';
+    this.logger.warn(
+      `job ${job.data.jobId}: attempt ${job.attemptsMade}/${attempts} failed: ${message}${final ? ' (final)' : '; will retry'}`,
+    );
+    await this.scraper.markAttemptFailed(
+      job.data.jobId,
+      final ? message : `Attempt ${job.attemptsMade} of ${attempts} failed: ${message}; retrying`,
+      job.attemptsMade,
+      final,
+    );
+  }
+}

@@ -1,0 +1,308 @@
+import { InjectQueue } from '@nestjs/bull';
+import { CACHE_MANAGER } from '@nestjs/cache-manager';
+import { Inject, Injectable, Logger, type MessageEvent } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import type { Queue } from 'bull';
+import type { Cache } from 'cache-manager';
+import { randomUUID } from 'node:crypto';
+import type { Observable } from 'rxjs';
+import { DataSource, Repository } from 'typeorm';
+import {
+  pageOffset,
+  paginate,
+  ResourceNotFoundError,
+  type AuthUser,
+  type Paginated,
+} from '@app/common';
+import { QUEUE_EVENTS, type QueueJobsRetriedEvent } from '@app/common/queue-events.js';
+import { AppConfig } from '@app/config';
+import type { Place } from '@app/google-maps';
+import { PlacesService, type StoreResult } from '../places/places.service.js';
+import type {
+  CreateScrapeJobDto,
+  ListScraperJobsQueryDto,
+  ScrapeJobAcceptedDto,
+  ScrapeJobCachedDto,
+} from './dto/scraper.dto.js';
+import { ScraperJobDto } from './dto/scraper.dto.js';
+import { ScraperJob, type ScrapeResult } from './entities/scraper-job.entity.js';
+import { ScraperEventsService, type ScrapeJobSnapshot } from './scraper-events.service.js';
+import { scraperCacheKey } from './scraper.cache-key.js';
+import {
+  SCRAPE_JOB,
+  SCRAPE_PROGRESS,
+  SCRAPER_ATTEMPTS,
+  SCRAPER_BACKOFF_TYPE,
+  SCRAPER_KEEP_COMPLETED,
+  SCRAPER_KEEP_FAILED,
+  SCRAPER_PRIORITY,
+  SCRAPER_QUEUE,
+  type ScrapeJobData,
+} from './scraper.constants.js';
+
+/** What the cache holds for a query. */
+export interface CachedScrape {
+  /** The max_results asked when it was scraped: a later, larger request is a miss. */
+  maxResults: number;
+  places: Place[];
+  scrapedAt: string;
+}
+
+const SNAPSHOT_COLUMNS = 'id AS job_id, status, progress, attempts_made, error, result';
+
+@Injectable()
+export class ScraperService {
+  private readonly logger = new Logger(ScraperService.name);
+
+  constructor(
+    @InjectRepository(ScraperJob) private readonly jobs: Repository<ScraperJob>,
+    @InjectDataSource() private readonly dataSource: DataSource,
+    @InjectQueue(SCRAPER_QUEUE) private readonly queue: Queue<ScrapeJobData>,
+    @Inject(CACHE_MANAGER) private readonly cache: Cache,
+    private readonly places: PlacesService,
+    private readonly jobEvents: ScraperEventsService,
+    private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * A cache hit answers at once (no provider call, no queue job) and still stores the
+   * places for this user and records a completed job row. A miss records a queued row
+   * and enqueues it; the answer never waits for the scrape.
+   */
+  async create(
+    user: AuthUser,
+    dto: CreateScrapeJobDto,
+  ): Promise<ScrapeJobAcceptedDto | ScrapeJobCachedDto> {
+    const kecamatan = dto.kecamatan?.trim() || null;
+    const cacheKey = scraperCacheKey(dto.keyword, dto.location, kecamatan);
+    const query = {
+      keyword: dto.keyword,
+      location: dto.location,
+      kecamatan,
+      maxResults: dto.max_results,
+      cacheKey,
+    };
+
+    if (!dto.refresh) {
+      const hit = await this.cachedPlaces(cacheKey, dto.max_results);
+      if (hit) return this.completeFromCache(user, query, hit);
+    }
+
+    const priority = SCRAPER_PRIORITY[user.role];
+    const job = await this.jobs.save(
+      this.jobs.create({
+        userId: user.id,
+        ...query,
+        status: 'queued',
+        priority,
+        refresh: dto.refresh,
+      }),
+    );
+    try {
+      await this.queue.add(
+        SCRAPE_JOB,
+        { jobId: job.id, userId: user.id, ...query },
+        {
+          jobId: job.id,
+          priority,
+          attempts: SCRAPER_ATTEMPTS,
+          backoff: { type: SCRAPER_BACKOFF_TYPE, delay: this.config.scraper.backoffMs },
+          timeout: this.config.scraper.jobTimeoutMs,
+          removeOnComplete: SCRAPER_KEEP_COMPLETED,
+          removeOnFail: SCRAPER_KEEP_FAILED,
+        },
+      );
+    } catch (error) {
+      // Not queued: the row must not sit in `queued` forever.
+      await this.jobs
+        .update(job.id, {
+          status: 'failed',
+          error: 'Could not be queued (Redis unavailable)',
+          finishedAt: new Date(),
+        })
+        .catch(() => undefined);
+      throw error;
+    }
+    return { job_id: job.id, status: 'queued' };
+  }
+
+  async findOne(user: AuthUser, id: string): Promise<ScraperJob> {
+    const job = await this.jobs.findOneBy(user.role === 'admin' ? { id } : { id, userId: user.id });
+    if (!job) throw new ResourceNotFoundError('Scraper job', id);
+    return job;
+  }
+
+  async list(user: AuthUser, query: ListScraperJobsQueryDto): Promise<Paginated<ScraperJobDto>> {
+    const { skip, take } = pageOffset(query);
+    const [rows, total] = await this.jobs.findAndCount({
+      where: {
+        ...(user.role === 'admin' ? {} : { userId: user.id }),
+        ...(query.status ? { status: query.status } : {}),
+      },
+      order: { createdAt: 'DESC', id: 'DESC' },
+      skip,
+      take,
+    });
+    return paginate(
+      rows.map((row) => ScraperJobDto.from(row)),
+      total,
+      query,
+    );
+  }
+
+  /** The SSE stream of a job (access is checked by ScraperJobAccessGuard before it opens). */
+  events(id: string): Observable<MessageEvent> {
+    return this.jobEvents.stream(id, async () => {
+      const [row] = await this.dataSource.query<ScrapeJobSnapshot[]>(
+        `SELECT ${SNAPSHOT_COLUMNS} FROM scraper_jobs WHERE id = $1`,
+        [id],
+      );
+      if (!row) throw new ResourceNotFoundError('Scraper job', id);
+      return row;
+    });
+  }
+
+  // ——— used by the processor ———
+
+  async markProcessing(jobId: string, attempt: number): Promise<void> {
+    await this.transition(
+      `UPDATE scraper_jobs SET status = 'processing', progress = $2, attempts_made = $3,
+              started_at = coalesce(started_at, now()), finished_at = NULL, updated_at = now()
+        WHERE id = $1 RETURNING ${SNAPSHOT_COLUMNS}`,
+      [jobId, SCRAPE_PROGRESS.started, attempt],
+    );
+  }
+
+  async reportProgress(jobId: string, progress: number): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE scraper_jobs SET progress = $2, updated_at = now() WHERE id = $1 AND status = 'processing'`,
+      [jobId, progress],
+    );
+    await this.jobEvents.publish({ type: 'progress', job_id: jobId, progress });
+  }
+
+  /** Only a job still processing completes: an attempt that already timed out must not overwrite the outcome. */
+  async markCompleted(jobId: string, result: ScrapeResult): Promise<boolean> {
+    return this.transition(
+      `UPDATE scraper_jobs SET status = 'completed', progress = ${SCRAPE_PROGRESS.done}, result = $2::jsonb,
+              error = NULL, finished_at = now(), updated_at = now()
+        WHERE id = $1 AND status = 'processing' RETURNING ${SNAPSHOT_COLUMNS}`,
+      [jobId, JSON.stringify(result)],
+    );
+  }
+
+  /** After a failed attempt: `failed` for good, or back to `queued` until the retry. */
+  async markAttemptFailed(
+    jobId: string,
+    error: string,
+    attemptsMade: number,
+    final: boolean,
+  ): Promise<void> {
+    await this.transition(
+      `UPDATE scraper_jobs
+          SET status = (CASE WHEN $2::boolean THEN 'failed' ELSE 'queued' END)::scraper_job_status,
+              error = $3, attempts_made = GREATEST(attempts_made, $4),
+              finished_at = CASE WHEN $2::boolean THEN now() END, updated_at = now()
+        WHERE id = $1 AND status <> 'completed' RETURNING ${SNAPSHOT_COLUMNS}`,
+      [jobId, final, error, attemptsMade],
+    );
+  }
+
+  async storePlaces(data: ScrapeJobData, places: Place[]): Promise<StoreResult> {
+    return this.places.store(
+      {
+        userId: data.userId,
+        jobId: data.jobId,
+        keyword: data.keyword,
+        location: data.location,
+        kecamatan: data.kecamatan,
+      },
+      places,
+    );
+  }
+
+  async cachePlaces(cacheKey: string, maxResults: number, places: Place[]): Promise<void> {
+    const entry: CachedScrape = { maxResults, places, scrapedAt: new Date().toISOString() };
+    try {
+      await this.cache.set(cacheKey, entry, this.config.scraper.cacheTtlMs);
+    } catch (error) {
+      // The places are stored either way; a missing cache entry only costs a future scrape.
+      this.logger.warn(`could not cache ${cacheKey}: ${(error as Error).message}`);
+    }
+  }
+
+  /** An admin retried failed jobs: their rows go back to `queued`. */
+  @OnEvent(QUEUE_EVENTS.retried(SCRAPER_QUEUE))
+  async onRetried(event: QueueJobsRetriedEvent): Promise<void> {
+    for (const jobId of event.jobIds) {
+      await this.transition(
+        `UPDATE scraper_jobs SET status = 'queued', error = NULL, progress = 0, finished_at = NULL, updated_at = now()
+          WHERE id = $1 AND status = 'failed' RETURNING ${SNAPSHOT_COLUMNS}`,
+        [jobId],
+      ).catch((error: Error) =>
+        this.logger.warn(`could not requeue job row ${jobId}: ${error.message}`),
+      );
+    }
+  }
+
+  // ——— internals ———
+
+  /** Runs an UPDATE … RETURNING snapshot and publishes the new state. False when no row matched. */
+  private async transition(sql: string, params: unknown[]): Promise<boolean> {
+    const [rows] = await this.dataSource.query<[ScrapeJobSnapshot[], number]>(sql, params);
+    const snapshot = rows[0];
+    if (!snapshot) return false;
+    await this.jobEvents.publish({ type: 'status', job: snapshot });
+    return true;
+  }
+
+  private async cachedPlaces(cacheKey: string, maxResults: number): Promise<Place[] | undefined> {
+    const entry = await this.cache.get<CachedScrape>(cacheKey);
+    if (!entry || !Array.isArray(entry.places)) return undefined;
+    // A larger request than the cached one is a miss, unless the provider had no more to give.
+    if (maxResults > entry.maxResults && entry.places.length >= entry.maxResults) return undefined;
+    return entry.places.slice(0, maxResults);
+  }
+
+  private async completeFromCache(
+    user: AuthUser,
+    query: {
+      keyword: string;
+      location: string;
+      kecamatan: string | null;
+      maxResults: number;
+      cacheKey: string;
+    },
+    places: Place[],
+  ): Promise<ScrapeJobCachedDto> {
+    const id = randomUUID();
+    const result = await this.places.store(
+      {
+        userId: user.id,
+        jobId: id,
+        keyword: query.keyword,
+        location: query.location,
+        kecamatan: query.kecamatan,
+      },
+      places,
+    );
+    await this.dataSource.query(
+      `INSERT INTO scraper_jobs (id, user_id, keyword, location, kecamatan, max_results, cache_key, status, priority,
+                                 progress, attempts_made, cached, refresh, result, started_at, finished_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 'completed', $8, 100, 0, true, false, $9::jsonb, now(), now())`,
+      [
+        id,
+        user.id,
+        query.keyword,
+        query.location,
+        query.kecamatan,
+        query.maxResults,
+        query.cacheKey,
+        SCRAPER_PRIORITY[user.role],
+        JSON.stringify(result),
+      ],
+    );
+    return { job_id: id, status: 'completed', cached: true, result };
+  }
+}

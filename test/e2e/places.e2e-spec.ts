@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Place } from '@app/google-maps';
+import { PlacesService } from '../../src/modules/places/places.service.js';
+import { createTestApp, createUser, type TestApp, type TestUser } from '../utils/test-app.js';
+
+function place(name: string, extra: Partial<Place> = {}): Place {
+  return {
+    name,
+    address: `Jl. ${name}`,
+    phone: '+62 21 555',
+    website: null,
+    rating: null,
+    reviewsCount: null,
+    category: 'Cafe',
+    latitude: -6.2,
+    longitude: 106.8,
+    googlePlaceId: `g-${name}`,
+    ...extra,
+  };
+}
+
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') {
+      row.push(cell);
+      cell = '';
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(cell);
+      rows.push(row);
+      row = [];
+      cell = '';
+      i++;
+    } else cell += c;
+  }
+  return rows;
+}
+
+describe('Places', () => {
+  let t: TestApp;
+  let places: PlacesService;
+  let ana: TestUser;
+  let budi: TestUser;
+  let admin: TestUser;
+  const keyword = `kopi ${randomUUID().slice(0, 6)}`;
+
+  beforeAll(async () => {
+    t = await createTestApp();
+    places = t.app.get(PlacesService);
+    [ana, budi, admin] = [await createUser(t), await createUser(t), await createUser(t, 'admin')];
+    const owner = (user: TestUser, kecamatan: string | null, kw = keyword) => ({
+      userId: user.id,
+      jobId: null,
+      keyword: kw,
+      location: 'Jakarta Selatan',
+      kecamatan,
+    });
+    // Ana: 25 in Tebet (ratings 1.0…5.0), 5 in Setiabudi with a tricky name, 3 under another keyword.
+    await places.store(
+      owner(ana, 'Tebet'),
+      Array.from({ length: 25 }, (_, i) =>
+        place(`Kopi ${String(i + 1).padStart(2, '0')}`, { rating: 1 + (i % 5), reviewsCount: i }),
+      ),
+    );
+    await places.store(
+      owner(ana, 'Setiabudi'),
+      Array.from({ length: 5 }, (_, i) => place(`Warung "Enak", No.${i} 100%_`)),
+    );
+    await places.store(owner(ana, null, 'bakso'), [
+      place('Bakso A'),
+      place('Bakso B'),
+      place('=cmd|calc'),
+    ]);
+    await places.store(owner(budi, 'Tebet'), [place('Kopi 01'), place('Budi Only')]);
+  });
+  afterAll(() => t?.close());
+
+  it('lists only your own places, paged, with meta', async () => {
+    const page1 = await t.http.get('/api/places?limit=10', ana.token);
+    expect(page1.status).toBe(200);
+    expect(page1.body.meta).toEqual({ page: 1, limit: 10, total: 33 });
+    expect(page1.body.data).toHaveLength(10);
+    const page4 = await t.http.get('/api/places?limit=10&page=4', ana.token);
+    expect(page4.body.data).toHaveLength(3);
+    const all = [...page1.body.data];
+    for (let p = 2; p <= 4; p++)
+      all.push(...(await t.http.get(`/api/places?limit=10&page=${p}`, ana.token)).body.data);
+    expect(new Set(all.map((x) => x.id)).size).toBe(33);
+    expect(all.some((x) => x.name === 'Budi Only')).toBe(false);
+  });
+
+  it('filters by keyword, location, kecamatan and name search (case-insensitive, % and _ literal)', async () => {
+    const get = async (query: string) =>
+      (await t.http.get(`/api/places?limit=100&${query}`, ana.token)).body;
+    expect((await get(`keyword=${encodeURIComponent(keyword.toUpperCase())}`)).meta.total).toBe(30);
+    expect((await get('keyword=bakso')).meta.total).toBe(3);
+    expect((await get('kecamatan=tebet')).meta.total).toBe(25);
+    expect((await get('location=jakarta%20selatan&kecamatan=Setiabudi')).meta.total).toBe(5);
+    expect((await get('location=Bandung')).meta.total).toBe(0);
+    expect((await get('q=kopi%200')).meta.total).toBe(9);
+    expect((await get('q=100%25_')).meta.total).toBe(5);
+    expect((await get('q=5%25')).meta.total).toBe(0); // a wildcard would match "Kopi 05"
+  });
+
+  it('sorts by name, rating and reviews, either way', async () => {
+    const names = async (sort: string) =>
+      (
+        await t.http.get(`/api/places?kecamatan=Tebet&limit=3&sort=${sort}`, ana.token)
+      ).body.data.map((p: { name: string }) => p.name);
+    expect(await names('name')).toEqual(['Kopi 01', 'Kopi 02', 'Kopi 03']);
+    expect(await names('-name')).toEqual(['Kopi 25', 'Kopi 24', 'Kopi 23']);
+    expect(await names('-reviews_count')).toEqual(['Kopi 25', 'Kopi 24', 'Kopi 23']);
+    const ratings = (
+      await t.http.get('/api/places?kecamatan=Tebet&limit=100&sort=-rating', ana.token)
+    ).body.data.map((p: { rating: number }) => p.rating);
+    expect(ratings).toEqual([...ratings].sort((a, b) => b - a));
+    expect(ratings[0]).toBe(5);
+  });
+
+  it('shows one place to its owner and admins; 404 to another user; deletes with 204', async () => {
+    const mine = (await t.http.get('/api/places?q=Budi%20Only', budi.token)).body.data[0];
+    const one = await t.http.get(`/api/places/${mine.id}`, budi.token);
+    expect(one.status).toBe(200);
+    expect(one.body).toMatchObject({ id: mine.id, name: 'Budi Only', kecamatan: 'Tebet', keyword });
+    expect((await t.http.get(`/api/places/${mine.id}`, ana.token)).status).toBe(404);
+    expect((await t.http.delete(`/api/places/${mine.id}`, ana.token)).status).toBe(404);
+    expect((await t.http.get(`/api/places/${mine.id}`, admin.token)).status).toBe(200);
+
+    const deleted = await t.http.delete(`/api/places/${mine.id}`, budi.token);
+    expect(deleted.status).toBe(204);
+    expect(deleted.body).toBe('');
+    expect((await t.http.get(`/api/places/${mine.id}`, budi.token)).status).toBe(404);
+    expect((await t.http.get(`/api/places/${randomUUID()}`, budi.token)).status).toBe(404);
+    expect((await t.http.get('/api/places/not-a-uuid', budi.token)).status).toBe(422);
+  });
+
+  it('lets an admin list everyone’s places, or one user’s', async () => {
+    const all = await t.http.get(
+      `/api/places?keyword=${encodeURIComponent(keyword)}&limit=100`,
+      admin.token,
+    );
+    expect(all.body.meta.total).toBeGreaterThanOrEqual(31);
+    const budis = await t.http.get(`/api/places?user_id=${budi.id}`, admin.token);
+    expect(budis.body.meta.total).toBe(1);
+    // A user cannot use user_id to see someone else's places.
+    expect((await t.http.get(`/api/places?user_id=${budi.id}`, ana.token)).body.meta.total).toBe(
+      33,
+    );
+  });
+
+  it('exports the filtered places as CSV, quoted and with formulas defused', async () => {
+    const res = await t.http.get(
+      `/api/places/export?format=csv&keyword=${encodeURIComponent(keyword)}&sort=name`,
+      ana.token,
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(res.headers.get('content-disposition')).toMatch(
+      /^attachment; filename="places-\d+\.csv"$/,
+    );
+    const rows = parseCsv((res.body as string).replace(/^\uFEFF/, ''));
+    expect(rows[0]).toEqual([
+      'id',
+      'name',
+      'address',
+      'phone',
+      'website',
+      'rating',
+      'reviews_count',
+      'category',
+      'latitude',
+      'longitude',
+      'google_place_id',
+      'kecamatan',
+      'location',
+      'keyword',
+      'created_at',
+    ]);
+    expect(rows).toHaveLength(31);
+    expect(rows[1][1]).toBe('Kopi 01');
+    expect(rows.map((r) => r[1])).toContain('Warung "Enak", No.0 100%_');
+
+    const bakso = await t.http.get('/api/places/export?keyword=bakso', ana.token);
+    expect(bakso.headers.get('content-type')).toMatch(/^text\/csv/);
+    expect(bakso.body).toContain(`'=cmd|calc`);
+  });
+
+  it('exports as a JSON array of places', async () => {
+    const res = await t.http.get('/api/places/export?format=json&kecamatan=Setiabudi', ana.token);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(res.headers.get('content-disposition')).toMatch(/\.json"$/);
+    expect(res.body).toHaveLength(5);
+    expect(res.body[0]).toMatchObject({
+      kecamatan: 'Setiabudi',
+      location: 'Jakarta Selatan',
+      keyword,
+    });
+    const empty = await t.http.get('/api/places/export?format=json&location=Nowhere', ana.token);
+    expect(empty.body).toEqual([]);
+  });
+
+  it('exports more than one cursor chunk in order', async () => {
+    const user = await createUser(t);
+    await places.store(
+      { userId: user.id, jobId: null, keyword: 'bulk', location: 'Jakarta', kecamatan: null },
+      Array.from({ length: 2500 }, (_, i) => place(`P${String(i).padStart(5, '0')}`)),
+    );
+    const res = await t.http.get('/api/places/export?format=json&sort=name', user.token);
+    expect(res.body).toHaveLength(2500);
+    expect(res.body[0].name).toBe('P00000');
+    expect(res.body[2499].name).toBe('P02499');
+    const csv = await t.http.get('/api/places/export', user.token);
+    expect((csv.body as string).trimEnd().split('\r\n')).toHaveLength(2501);
+  });
+
+  it('answers 422 for bad query parameters and 401 without a token', async () => {
+    for (const query of ['limit=500', 'page=0', 'sort=id', 'user_id=nope', 'unknown=1']) {
+      const res = await t.http.get(`/api/places?${query}`, ana.token);
+      expect(res.status, query).toBe(422);
+    }
+    expect((await t.http.get('/api/places/export?format=xml', ana.token)).status).toBe(422);
+    expect((await t.http.get('/api/places')).status).toBe(401);
+    expect((await t.http.get('/api/places/export')).status).toBe(401);
+  });
+});
