@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeScraperApi } from '../fakes/fake-scraper-api.js';
 import { createOwnDatabase } from '../utils/own-database.js';
@@ -178,7 +179,20 @@ describe('Admin queue operations, stats and Bull Board', () => {
   it('reports users, jobs per status, places and the cache hit rate', async () => {
     const stats = async () => (await t.http.get('/api/admin/stats', admin.token)).body;
     const before = await stats();
-    expect(before.jobs.crawler).toBeNull(); // no crawler_jobs table on this branch
+    expect(Object.keys(before.jobs.crawler).sort()).toEqual([
+      'cancelled',
+      'completed',
+      'failed',
+      'queued',
+      'running',
+      'total',
+    ]);
+    // A finished crawler job, as the crawler module would leave it.
+    await t.app.get(DataSource).query(
+      `INSERT INTO crawler_jobs (user_id, status, keywords, domain_count, priority, timeout_seconds)
+       VALUES ($1, 'completed', ARRAY['stats'], 1, 10, 600)`,
+      [user.id],
+    );
     const other = await createUser(t, 'premium');
     const keyword = `stats ${randomUUID()}`;
     await settle(await scrape(other, keyword), 'completed'); // a cache miss: 20 places
@@ -210,7 +224,11 @@ describe('Admin queue operations, stats and Bull Board', () => {
           completed: before.jobs.scraper.completed + 3,
           total: before.jobs.scraper.total + 3,
         },
-        crawler: null,
+        crawler: {
+          ...before.jobs.crawler,
+          completed: before.jobs.crawler.completed + 1,
+          total: before.jobs.crawler.total + 1,
+        },
       },
       places: { total: before.places.total + 40 },
       cache: {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { CRAWLER_JOB_STATUSES } from '../crawler/entities/crawler-job.entity.js';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { STATS_CACHE_WINDOW_HOURS } from './admin.constants.js';
@@ -25,7 +26,7 @@ export class AdminStatsService {
     const [users, scraperJobs, crawlerJobs, [places], [cache]] = await Promise.all([
       q<Counts>(`SELECT role::text AS key, count(*)::int AS n FROM users GROUP BY role`),
       q<Counts>(`SELECT status::text AS key, count(*)::int AS n FROM scraper_jobs GROUP BY status`),
-      this.crawlerJobs(),
+      q<Counts>(`SELECT status::text AS key, count(*)::int AS n FROM crawler_jobs GROUP BY status`),
       q<Array<{ total: number }>>(`SELECT count(*)::int AS total FROM google_map_places`),
       q<Array<{ lookups: number; hits: number }>>(
         `SELECT count(*) FILTER (WHERE NOT refresh)::int AS lookups, count(*) FILTER (WHERE cached)::int AS hits
@@ -39,7 +40,7 @@ export class AdminStatsService {
       users: { total: withTotal(byRole).total, by_role: byRole },
       jobs: {
         scraper: withTotal(byKey(scraperJobs, ['queued', 'processing', 'completed', 'failed'])),
-        crawler: crawlerJobs ? withTotal(byKey(crawlerJobs)) : null,
+        crawler: withTotal(byKey(crawlerJobs, CRAWLER_JOB_STATUSES)),
       },
       places: { total: places.total },
       cache: {
@@ -50,17 +51,5 @@ export class AdminStatsService {
         hit_rate: lookups ? Math.round((hits / lookups) * 10_000) / 10_000 : null,
       },
     };
-  }
-
-  /** The crawler module owns `crawler_jobs`; on a deployment without it (yet), there is nothing to count. */
-  private async crawlerJobs(): Promise<Counts | null> {
-    const [exists] = await this.dataSource.query<Array<{ ok: boolean }>>(
-      `SELECT EXISTS (SELECT 1 FROM information_schema.columns
-                       WHERE table_schema = current_schema() AND table_name = 'crawler_jobs' AND column_name = 'status') AS ok`,
-    );
-    if (!exists?.ok) return null;
-    return await this.dataSource.query<Counts>(
-      `SELECT status::text AS key, count(*)::int AS n FROM crawler_jobs GROUP BY status`,
-    );
   }
 }

@@ -65,14 +65,14 @@ export class RetriedJobDto {
 export class AdminStatsDto {
   @ApiProperty({ example: { total: 12, by_role: { user: 10, premium: 1, admin: 1 } } })
   users!: { total: number; by_role: Record<string, number> };
-  /** Job rows per status; `crawler` is null while the crawler module's table does not exist. */
+  /** Job rows per status, for each kind of job. */
   @ApiProperty({
     example: {
       scraper: { queued: 1, processing: 0, completed: 40, failed: 2, total: 43 },
-      crawler: null,
+      crawler: { queued: 0, running: 1, completed: 9, failed: 1, cancelled: 0, total: 11 },
     },
   })
-  jobs!: { scraper: Record<string, number>; crawler: Record<string, number> | null };
+  jobs!: { scraper: Record<string, number>; crawler: Record<string, number> };
   @ApiProperty({ example: { total: 1200 } })
   places!: { total: number };
   /** Scrape requests in the window that consulted the cache (not `refresh`), and how many it answered. */

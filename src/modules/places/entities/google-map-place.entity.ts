@@ -1,4 +1,12 @@
-import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  ForeignKey,
+  Index,
+  PrimaryGeneratedColumn,
+} from 'typeorm';
+import { User } from '../../auth/entities/user.entity.js';
 
 /**
  * A place stored for one user. Unique per user + kecamatan + name (case-folded, a missing
@@ -6,11 +14,18 @@ import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeor
  * for de-duplication.
  */
 @Entity('google_map_places')
+// An expression index TypeORM cannot describe: declared so schema sync leaves it alone.
+@Index('google_map_places_user_kecamatan_name_key', { synchronize: false })
+@Index('google_map_places_user_created_idx', ['userId', 'createdAt'])
+@Index('google_map_places_kecamatan_location_idx', ['kecamatan', 'location'])
+@Index('google_map_places_name_idx', ['name'])
+@Index('google_map_places_scraper_job_idx', ['scraperJobId'])
 export class GoogleMapPlace {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
 
   @Column({ type: 'uuid' })
+  @ForeignKey(() => User, { name: 'google_map_places_user_id_fkey', onDelete: 'CASCADE' })
   userId!: string;
 
   /** The scrape job that stored it (provenance; no foreign key, jobs may be pruned). */

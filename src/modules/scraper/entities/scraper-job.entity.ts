@@ -1,4 +1,5 @@
 import {
+  ForeignKey,
   Column,
   CreateDateColumn,
   Entity,
@@ -6,6 +7,7 @@ import {
   PrimaryGeneratedColumn,
   UpdateDateColumn,
 } from 'typeorm';
+import { User } from '../../auth/entities/user.entity.js';
 
 export const SCRAPER_JOB_STATUSES = ['queued', 'processing', 'completed', 'failed'] as const;
 export type ScraperJobStatus = (typeof SCRAPER_JOB_STATUSES)[number];
@@ -26,11 +28,13 @@ export interface ScrapeResult {
 /** One scrape request: the row the API answers from; the Bull job carries its id. */
 @Entity('scraper_jobs')
 @Index('scraper_jobs_user_created_idx', ['userId', 'createdAt'])
+@Index('scraper_jobs_created_idx', ['createdAt'])
 export class ScraperJob {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
 
   @Column({ type: 'uuid' })
+  @ForeignKey(() => User, { name: 'scraper_jobs_user_id_fkey', onDelete: 'CASCADE' })
   userId!: string;
 
   @Column({ type: 'varchar', length: 200 })
