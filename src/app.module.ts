@@ -1,7 +1,7 @@
 import { BullModule } from '@nestjs/bull';
 import { CacheModule } from '@nestjs/cache-manager';
 import { DynamicModule, Module, type ModuleMetadata } from '@nestjs/common';
-import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_GUARD } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { createKeyv } from '@keyv/redis';
 import { LoggerModule } from 'nestjs-pino';
@@ -16,7 +16,6 @@ import { JwtAuthGuard } from './modules/auth/guards/jwt-auth.guard.js';
 import { RolesGuard } from './modules/auth/guards/roles.guard.js';
 import { HealthModule } from './modules/health/health.module.js';
 import { PlacesModule } from './modules/places/places.module.js';
-import { QuotaRefundInterceptor } from './modules/rate-limit/quota-refund.interceptor.js';
 import { QuotaGuard } from './modules/rate-limit/quota.guard.js';
 import { RateLimitModule } from './modules/rate-limit/rate-limit.module.js';
 import { ScraperModule } from './modules/scraper/scraper.module.js';
@@ -61,7 +60,6 @@ export class AppModule {
         { provide: APP_GUARD, useExisting: JwtAuthGuard },
         { provide: APP_GUARD, useExisting: RolesGuard },
         { provide: APP_GUARD, useExisting: QuotaGuard },
-        { provide: APP_INTERCEPTOR, useExisting: QuotaRefundInterceptor },
       ],
     };
   }

@@ -1,11 +1,11 @@
-import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { QUOTA_KEY, QuotaExceededError, type AuthUser } from '@app/common';
 import type { QuotaBucket } from '@app/config';
-import { QuotaService, type QuotaDecision } from './quota.service.js';
+import { QuotaService } from './quota.service.js';
 
-export type QuotaRequest = FastifyRequest & { user?: AuthUser; quota?: QuotaDecision };
+type QuotaRequest = FastifyRequest & { user?: AuthUser };
 
 /**
  * Global, after authentication: counts routes marked @Quota(bucket) against the caller's
@@ -13,6 +13,8 @@ export type QuotaRequest = FastifyRequest & { user?: AuthUser; quota?: QuotaDeci
  */
 @Injectable()
 export class QuotaGuard implements CanActivate {
+  private readonly logger = new Logger(QuotaGuard.name);
+
   constructor(
     private readonly reflector: Reflector,
     private readonly quotas: QuotaService,
@@ -43,7 +45,16 @@ export class QuotaGuard implements CanActivate {
         decision.resetSeconds,
       );
     }
-    req.quota = decision;
+    // A counted request that then fails (bad body → 422, dependency down → 503, handler
+    // error) did not use the costly action: give its unit back once the answer is known.
+    // A response hook rather than an interceptor: no per-request cost on uncounted routes.
+    reply.raw.once('finish', () => {
+      if (reply.raw.statusCode >= 400) {
+        this.quotas
+          .refund(decision.key)
+          .catch((error: Error) => this.logger.warn(`quota refund failed: ${error.message}`));
+      }
+    });
     return true;
   }
 }

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { QuotaRefundInterceptor } from './quota-refund.interceptor.js';
 import { QuotaGuard } from './quota.guard.js';
 import { QuotaService } from './quota.service.js';
 import { RateLimitController } from './rate-limit.controller.js';
@@ -7,7 +6,7 @@ import { RateLimitController } from './rate-limit.controller.js';
 /** Per-role hourly quotas on costly actions, counted in Redis. Routes opt in with @Quota(bucket). */
 @Module({
   controllers: [RateLimitController],
-  providers: [QuotaService, QuotaGuard, QuotaRefundInterceptor],
-  exports: [QuotaService, QuotaGuard, QuotaRefundInterceptor],
+  providers: [QuotaService, QuotaGuard],
+  exports: [QuotaService, QuotaGuard],
 })
 export class RateLimitModule {}
