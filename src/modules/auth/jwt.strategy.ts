@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Authenticator } from 'passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
@@ -31,7 +32,9 @@ export class JwtStrategy {
       new Strategy(
         {
           jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-          secretOrKey: config.auth.jwtSecret,
+          // A KeyObject, not the string: given a string, jsonwebtoken first tries (and fails) to
+          // parse it as a PEM public key on every request — a fifth of an API process's CPU.
+          secretOrKey: createSecretKey(Buffer.from(config.auth.jwtSecret)) as unknown as string,
           algorithms: ['HS256'],
         },
         // The user is re-read on every request, so a role change or deletion takes effect at once.
@@ -39,10 +42,10 @@ export class JwtStrategy {
           payload: JwtPayload,
           done: (error: unknown, user?: AuthUser | false, info?: unknown) => void,
         ) => {
-          users.findById(payload.sub).then(
+          users.findAuthUser(payload.sub).then(
             (user) =>
               user
-                ? done(null, { id: user.id, email: user.email, name: user.name, role: user.role })
+                ? done(null, user)
                 : done(null, false, new Error('The account behind this token no longer exists')),
             (error: unknown) => done(error),
           );

@@ -7,6 +7,7 @@ import {
   pageOffset,
   paginate,
   ResourceNotFoundError,
+  type AuthUser,
   type PageQueryDto,
   type Paginated,
 } from '@app/common';
@@ -69,6 +70,18 @@ export class UsersService implements OnApplicationBootstrap {
       return null;
     }
     return (await argon2.verify(user.passwordHash, password)) ? user : null;
+  }
+
+  /**
+   * The caller behind a token, read on every authenticated request: one prepared statement,
+   * no query builder.
+   */
+  async findAuthUser(id: string): Promise<AuthUser | null> {
+    const rows = await this.users.query<AuthUser[]>(
+      'SELECT id, email, name, role FROM users WHERE id = $1',
+      [id],
+    );
+    return rows[0] ?? null;
   }
 
   findById(id: string): Promise<User | null> {
