@@ -35,6 +35,13 @@ export const SSE_REPLAY_HIGH_WATER_BYTES = 256 * 1024;
  */
 export const SSE_MAX_PENDING_CHARS = 4 * 1024 * 1024;
 /** Live lines buffered per stream while it catches up from PostgreSQL; past this it re-reads instead. */
+/**
+ * A live batch that arrives ahead of the one before it (two processes committed consecutive ids
+ * and their publishes crossed) is held this long for the missing batch before the stream reads
+ * the gap from PostgreSQL: crossings resolve in well under a millisecond, a read costs every
+ * viewer a query.
+ */
+export const SSE_REORDER_GRACE_MS = 5;
 export const SSE_LIVE_BUFFER_LINES = 10_000;
 
 /** The inactivity sweep runs at a quarter of CRAWLER_JOB_TIMEOUT, within these bounds. */

@@ -7,6 +7,7 @@ import {
   SSE_KEEPALIVE_MS,
   SSE_LIVE_BUFFER_LINES,
   SSE_REPLAY_HIGH_WATER_BYTES,
+  SSE_REORDER_GRACE_MS,
   SSE_REPLAY_PAGE,
 } from '../crawler.constants.js';
 import { isTerminal, type CrawlerJobStatus } from '../entities/crawler-job.entity.js';
@@ -60,6 +61,16 @@ export class CrawlerLogStream implements BeforeApplicationShutdown {
       let buffer: Array<[number, string[]]> = [];
       let buffered = 0;
       let unlisten: (() => void) | null = null;
+      // Live batches that arrived ahead of `next`, held briefly for the batch between (see SSE_REORDER_GRACE_MS).
+      let early = new Map<number, string[]>();
+      let earlyLines = 0;
+      let gapTimer: NodeJS.Timeout | undefined;
+      const clearGap = () => {
+        clearTimeout(gapTimer);
+        gapTimer = undefined;
+        early = new Map();
+        earlyLines = 0;
+      };
 
       const upper = () => (ended ? Math.min(target, ended.last) : target);
 
@@ -83,12 +94,34 @@ export class CrawlerLogStream implements BeforeApplicationShutdown {
         if (last < next) return; // already emitted
         if (first > next) {
           target = Math.max(target, last);
-          void read(); // a gap: read it (and this batch) from PostgreSQL
+          earlyLines += lines.length;
+          early.set(first, lines);
+          if (earlyLines > SSE_LIVE_BUFFER_LINES) {
+            clearGap();
+            void read();
+          } else {
+            // A gap: wait briefly for the batch in between, then read it from PostgreSQL.
+            gapTimer ??= setTimeout(() => {
+              gapTimer = undefined;
+              if (early.size) {
+                clearGap();
+                void read();
+              }
+            }, SSE_REORDER_GRACE_MS);
+          }
           return;
         }
         for (let seq = next; seq <= last; seq++)
           subscriber.next({ id: String(seq), data: lines[seq - first] });
         next = last + 1;
+        // The gap may be closed now: emit the held batches that follow on.
+        const following = early.get(next);
+        if (following) {
+          early.delete(next);
+          earlyLines -= following.length;
+          deliver(next, following);
+        }
+        if (early.size === 0 && gapTimer) clearGap();
       };
 
       const maybeFinish = () => {
@@ -98,6 +131,7 @@ export class CrawlerLogStream implements BeforeApplicationShutdown {
       const read = async (): Promise<void> => {
         if (reading || closed) return;
         reading = true;
+        clearGap(); // the read covers everything up to `target`
         try {
           do {
             if (resyncWanted) {
@@ -189,6 +223,7 @@ export class CrawlerLogStream implements BeforeApplicationShutdown {
       return () => {
         closed = true;
         clearInterval(keepalive);
+        clearGap();
         unlisten?.();
         this.open.delete(subscriber);
       };
