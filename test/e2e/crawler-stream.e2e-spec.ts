@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CrawlerLogBus } from '../../src/modules/crawler/log/crawler-log.bus.js';
+import { RedisFanout } from '@app/common';
 import { CrawlerLogStream } from '../../src/modules/crawler/log/crawler-log.stream.js';
 import { createUser, type TestApp, type TestUser } from '../utils/test-app.js';
 import {
@@ -121,11 +121,11 @@ describe('Crawler log stream', () => {
     ]);
     expect(stream.raw).toContain('data: event: end\n');
     // A client that goes away frees its stream and its channel listener.
-    const bus = t.app.get(CrawlerLogBus);
+    const fanout = t.app.get(RedisFanout);
     const streams = t.app.get(CrawlerLogStream);
-    expect(bus.listenerCount).toBeGreaterThan(0);
+    expect(fanout.listenerCount).toBeGreaterThan(0);
     stream.close();
-    await waitFor(() => streams.openCount === 0 && bus.listenerCount === 0, {
+    await waitFor(() => streams.openCount === 0 && fanout.listenerCount === 0, {
       what: 'the stream to be released',
     });
   });

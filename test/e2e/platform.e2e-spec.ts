@@ -1,6 +1,6 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProbeModule } from '../utils/probe.module.js';
+import { ProbeController, ProbeModule } from '../utils/probe.module.js';
 import { TcpProxy } from '../utils/tcp-proxy.js';
 import { createTestApp, createUser, waitFor, type TestApp } from '../utils/test-app.js';
 
@@ -150,11 +150,9 @@ describe('Graceful shutdown', () => {
       });
     try {
       const inFlight = get('/api/test-probe/slow?ms=400');
-      const server = t.app.getHttpServer();
-      const connections = () =>
-        new Promise<number>((resolve) => server.getConnections((_e, n) => resolve(n)));
-      await waitFor(async () => (await connections()) > 0, { what: 'the request to arrive' });
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitFor(() => ProbeController.slowInFlight > 0, {
+        what: 'the request to reach the handler',
+      });
       let closed = false;
       const closing = t.close().then(() => (closed = true));
       const answer = await inFlight;

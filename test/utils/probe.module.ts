@@ -19,7 +19,10 @@ class SlowQuery {
 
 /** Probe routes tests mount: a costly-looking quota'd action, and a slow request for drain tests. */
 @Controller('test-probe')
-class ProbeController {
+export class ProbeController {
+  /** Slow requests inside the handler right now (tests wait on it instead of sleeping). */
+  static slowInFlight = 0;
+
   @Auth()
   @Quota('scraper')
   @Post('quota')
@@ -32,8 +35,13 @@ class ProbeController {
   @Public()
   @Get('slow')
   async slow(@Query() query: SlowQuery) {
-    await new Promise((resolve) => setTimeout(resolve, query.ms));
-    return { slept: query.ms };
+    ProbeController.slowInFlight++;
+    try {
+      await new Promise((resolve) => setTimeout(resolve, query.ms));
+      return { slept: query.ms };
+    } finally {
+      ProbeController.slowInFlight--;
+    }
   }
 }
 

@@ -12,8 +12,9 @@ import {
   type PageQueryDto,
   type Paginated,
   type QueueName,
+  QUEUE_EVENTS,
+  type QueueJobsRetriedEvent,
 } from '@app/common';
-import { QUEUE_EVENTS, type QueueJobsRetriedEvent } from '@app/common/queue-events.js';
 import { RETRY_BATCH } from './admin.constants.js';
 import type {
   FailedJobDto,

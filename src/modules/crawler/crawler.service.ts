@@ -248,15 +248,16 @@ export class CrawlerService {
     });
   }
 
-  private announceEnd(
+  /** A job reached its final state: its streams end (on every process) and the app hears of it. */
+  announceEnd(
     jobId: string,
     userId: string,
-    status: CrawlerJobStatus,
+    status: 'completed' | 'failed' | 'cancelled',
     lastSeq: number,
-    error: string | null,
+    error: string | null = null,
   ): void {
     this.bus.publishEnd(jobId, status, lastSeq);
-    this.events.emit(CRAWLER_EVENTS[status as 'failed' | 'cancelled'], {
+    this.events.emit(CRAWLER_EVENTS[status], {
       jobId,
       userId,
       status,

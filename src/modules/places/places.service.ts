@@ -73,8 +73,8 @@ const STORE_SQL = `
     RETURNING 1
   )
   SELECT (SELECT count(*) FROM ins)::int AS inserted,
-         CASE WHEN $3::uuid IS NULL THEN 0
-              ELSE (SELECT count(*) FROM google_map_places WHERE scraper_job_id = $3::uuid)::int END AS prior`;
+         CASE WHEN $7::uuid IS NULL THEN 0
+              ELSE (SELECT count(*) FROM google_map_places WHERE scraper_job_id = $7::uuid)::int END AS prior`;
 
 interface PlaceRow extends Omit<PlaceDto, 'created_at'> {
   created_at: Date;
@@ -111,10 +111,12 @@ export class PlacesService {
           owner.keyword,
           owner.location,
           owner.kecamatan,
+          // What earlier runs of this job stored: only needed (and counted) before the first chunk.
+          offset === 0 ? owner.jobId : null,
         ],
       );
       inserted += row.inserted;
-      prior ??= row.prior; // before the first chunk: what earlier runs of this job stored
+      prior ??= row.prior;
     }
     const total = places.length;
     const stored = Math.min(total, inserted + (prior ?? 0));

@@ -1,8 +1,7 @@
-import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import type { MessageEvent } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { Observable, type Subscriber } from 'rxjs';
-import { RedisService } from '@app/common';
+import { RedisFanout, RedisService } from '@app/common';
 import {
   FINAL_SCRAPER_STATUSES,
   type ScrapeResult,
@@ -25,30 +24,29 @@ export type ScrapeJobEvent =
   | { type: 'progress'; job_id: string; progress: number };
 
 /**
- * Job events across processes: workers publish on one Redis channel; every API process
- * holds ONE subscriber connection, shared by all its SSE streams, and routes messages to
- * the streams of that job. A stream ends with `end` once the job is completed or failed.
+ * Job events across processes, one channel per job over the shared RedisFanout: workers
+ * publish, and only processes with a viewer of that job receive. A stream starts from the
+ * job's current state, follows live `status`/`progress` events, and ends with `end` once the
+ * job is completed or failed.
  */
 @Injectable()
 export class ScraperEventsService implements OnModuleDestroy {
-  private readonly logger = new Logger(ScraperEventsService.name);
-  private readonly listeners = new Map<string, Set<(event: ScrapeJobEvent) => void>>();
   private readonly streams = new Set<Subscriber<MessageEvent>>();
-  private subscriber?: Redis;
-  private subscribed?: Promise<void>;
-  private readonly channel: string;
 
-  constructor(private readonly redis: RedisService) {
-    this.channel = redis.key(SCRAPER_EVENTS_CHANNEL);
-  }
+  constructor(
+    private readonly redis: RedisService,
+    private readonly fanout: RedisFanout,
+  ) {}
 
   async publish(event: ScrapeJobEvent): Promise<void> {
-    await this.redis.client.publish(this.channel, JSON.stringify(event));
+    const jobId = event.type === 'status' ? event.job.job_id : event.job_id;
+    await this.fanout.publish(this.channel(jobId), event);
   }
 
   /**
    * The SSE stream of one job: its current state first (read after subscribing, so no
-   * event falls between), then live `status`/`progress` events, then `end`.
+   * event falls between), then live events, then `end`. The state is read again if the
+   * subscriber connection was lost, since pub/sub drops what it could not deliver.
    */
   stream(jobId: string, current: () => Promise<ScrapeJobSnapshot>): Observable<MessageEvent> {
     return new Observable<MessageEvent>((subscriber) => {
@@ -75,22 +73,29 @@ export class ScraperEventsService implements OnModuleDestroy {
           subscriber.complete();
         }
       };
-      const listener = (event: ScrapeJobEvent) => (ready ? emit(event) : pending.push(event));
+      const snapshot = () =>
+        current().then((job) => {
+          // The progress first: a final status ends the stream.
+          emit({ type: 'progress', job_id: jobId, progress: job.progress });
+          emit({ type: 'status', job });
+        });
+      const subscription = this.fanout.subscribe<ScrapeJobEvent>(this.channel(jobId), {
+        message: (event) => (ready ? emit(event) : pending.push(event)),
+        reconnected: () => {
+          if (ready) snapshot().catch((error: unknown) => subscriber.error(error));
+        },
+      });
       // A comment line now and then keeps proxies from closing a quiet stream (a scrape may take minutes).
       const keepalive = setInterval(
         () => subscriber.next({ comment: 'keepalive' }),
         SSE_KEEPALIVE_MS,
       );
       keepalive.unref();
-      this.addListener(jobId, listener);
       this.streams.add(subscriber);
 
-      this.ensureSubscribed()
-        .then(current)
-        .then((snapshot) => {
-          // The progress first: a final status ends the stream.
-          emit({ type: 'progress', job_id: jobId, progress: snapshot.progress });
-          emit({ type: 'status', job: snapshot });
+      subscription.ready
+        .then(snapshot)
+        .then(() => {
           ready = true;
           for (const event of pending.splice(0)) emit(event);
         })
@@ -98,7 +103,7 @@ export class ScraperEventsService implements OnModuleDestroy {
 
       return () => {
         clearInterval(keepalive);
-        this.removeListener(jobId, listener);
+        subscription.unsubscribe();
         this.streams.delete(subscriber);
       };
     });
@@ -110,43 +115,7 @@ export class ScraperEventsService implements OnModuleDestroy {
     this.streams.clear();
   }
 
-  private addListener(jobId: string, listener: (event: ScrapeJobEvent) => void): void {
-    let set = this.listeners.get(jobId);
-    if (!set) this.listeners.set(jobId, (set = new Set()));
-    set.add(listener);
-  }
-
-  private removeListener(jobId: string, listener: (event: ScrapeJobEvent) => void): void {
-    const set = this.listeners.get(jobId);
-    set?.delete(listener);
-    if (set && !set.size) this.listeners.delete(jobId);
-  }
-
-  private ensureSubscribed(): Promise<void> {
-    if (!this.subscribed) {
-      const subscriber = (this.subscriber = this.redis.connect('scraper-sub', {
-        maxRetriesPerRequest: null,
-      }));
-      subscriber.on('message', (channel: string, message: string) => {
-        if (channel !== this.channel) return;
-        let event: ScrapeJobEvent;
-        try {
-          event = JSON.parse(message) as ScrapeJobEvent;
-        } catch {
-          return this.logger.warn(`ignoring a malformed event on ${channel}`);
-        }
-        const jobId = event.type === 'status' ? event.job.job_id : event.job_id;
-        for (const listener of this.listeners.get(jobId) ?? []) listener(event);
-      });
-      this.subscribed = subscriber.subscribe(this.channel).then(
-        () => undefined,
-        (error: unknown) => {
-          this.subscribed = undefined; // let the next stream try again
-          subscriber.disconnect();
-          throw error;
-        },
-      );
-    }
-    return this.subscribed;
+  private channel(jobId: string): string {
+    return this.redis.key(SCRAPER_EVENTS_CHANNEL, jobId);
   }
 }

@@ -35,7 +35,7 @@ export const SCRAPER_KEEP_FAILED: JobOptions['removeOnFail'] = { age: 7 * 24 * 3
 /** Progress milestones reported by the processor. */
 export const SCRAPE_PROGRESS = { started: 10, fetched: 60, stored: 90, done: 100 } as const;
 
-/** Redis pub/sub channel (under the deployment prefix) carrying job events to every API process. */
+/** Redis pub/sub channel of a job's events: `<prefix>:scraper:events:<job id>`. */
 export const SCRAPER_EVENTS_CHANNEL = 'scraper:events';
 /** A `: keepalive` comment on quiet event streams at least this often. */
 export const SSE_KEEPALIVE_MS = 15_000;

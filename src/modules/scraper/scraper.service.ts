@@ -14,8 +14,9 @@ import {
   ResourceNotFoundError,
   type AuthUser,
   type Paginated,
+  QUEUE_EVENTS,
+  type QueueJobsRetriedEvent,
 } from '@app/common';
-import { QUEUE_EVENTS, type QueueJobsRetriedEvent } from '@app/common/queue-events.js';
 import { AppConfig } from '@app/config';
 import type { Place } from '@app/google-maps';
 import { PlacesService, type StoreResult } from '../places/places.service.js';
@@ -235,26 +236,22 @@ export class ScraperService {
   /** An admin retried failed jobs: their rows go back to `queued`. */
   @OnEvent(QUEUE_EVENTS.retried(SCRAPER_QUEUE))
   async onRetried(event: QueueJobsRetriedEvent): Promise<void> {
-    for (const jobId of event.jobIds) {
-      await this.transition(
-        `UPDATE scraper_jobs SET status = 'queued', error = NULL, progress = 0, finished_at = NULL, updated_at = now()
-          WHERE id = $1 AND status = 'failed' RETURNING ${SNAPSHOT_COLUMNS}`,
-        [jobId],
-      ).catch((error: Error) =>
-        this.logger.warn(`could not requeue job row ${jobId}: ${error.message}`),
-      );
-    }
+    await this.transition(
+      `UPDATE scraper_jobs SET status = 'queued', error = NULL, progress = 0, finished_at = NULL, updated_at = now()
+        WHERE id = ANY($1::uuid[]) AND status = 'failed' RETURNING ${SNAPSHOT_COLUMNS}`,
+      [event.jobIds],
+    ).catch((error: Error) =>
+      this.logger.warn(`could not requeue ${event.jobIds.length} job row(s): ${error.message}`),
+    );
   }
 
   // ——— internals ———
 
-  /** Runs an UPDATE … RETURNING snapshot and publishes the new state. False when no row matched. */
+  /** Runs an UPDATE … RETURNING snapshot(s) and publishes each new state. False when no row matched. */
   private async transition(sql: string, params: unknown[]): Promise<boolean> {
     const [rows] = await this.dataSource.query<[ScrapeJobSnapshot[], number]>(sql, params);
-    const snapshot = rows[0];
-    if (!snapshot) return false;
-    await this.jobEvents.publish({ type: 'status', job: snapshot });
-    return true;
+    await Promise.all(rows.map((job) => this.jobEvents.publish({ type: 'status', job })));
+    return rows.length > 0;
   }
 
   private async cachedPlaces(cacheKey: string, maxResults: number): Promise<Place[] | undefined> {

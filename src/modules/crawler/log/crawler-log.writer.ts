@@ -1,13 +1,11 @@
 import { Injectable, Logger, NotFoundException } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
 import { DataSource } from 'typeorm';
 import {
-  CRAWLER_EVENTS,
   LATE_LINE_GRACE_SECONDS,
   LOG_WRITER_MAX_BATCH_LINES,
   LOG_WRITER_MAX_IN_FLIGHT,
-  type CrawlerJobEvent,
 } from '../crawler.constants.js';
+import { CrawlerService } from '../crawler.service.js';
 import { CrawlerLogBus } from './crawler-log.bus.js';
 import { parseLineEffects } from './log-line.parser.js';
 
@@ -93,7 +91,7 @@ export class CrawlerLogWriter {
   constructor(
     private readonly dataSource: DataSource,
     private readonly bus: CrawlerLogBus,
-    private readonly events: EventEmitter2,
+    private readonly crawler: CrawlerService,
   ) {}
 
   /** Resolves once the lines are committed; rejects with 404 for an unknown (or long finished) job. */
@@ -168,12 +166,7 @@ export class CrawlerLogWriter {
     this.bus.publishLines(jobId, last - lines.length + 1, lines);
     if (row.status === 'completed' && row.prev_status !== 'completed') {
       this.logger.log(`job ${jobId} completed: every keyword sent its summary`);
-      this.bus.publishEnd(jobId, row.status, last);
-      this.events.emit(CRAWLER_EVENTS.completed, {
-        jobId,
-        userId: row.user_id,
-        status: row.status,
-      } satisfies CrawlerJobEvent);
+      this.crawler.announceEnd(jobId, row.user_id, 'completed', last);
     }
   }
 }
