@@ -26,9 +26,11 @@ export class CrawlerDispatchProcessor implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
-    void this.queue.process(CRAWLER_DISPATCH_JOB, this.config.crawler.concurrency, (job) =>
-      this.process(job),
-    );
+    // Settles only when the queue closes; a rejection (Redis gone, or the app closed before the
+    // worker was ready) must be reported, never left unhandled.
+    this.queue
+      .process(CRAWLER_DISPATCH_JOB, this.config.crawler.concurrency, (job) => this.process(job))
+      .catch((error: Error) => this.logger.warn(`crawler worker stopped: ${error.message}`));
   }
 
   async process(job: Job<DispatchJobData>): Promise<{ dispatched: number }> {
