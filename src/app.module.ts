@@ -30,6 +30,18 @@ export interface AppModuleOptions {
  * modules. Built from the already-validated config, which decides whether this process
  * runs queue workers (APP_ROLE).
  */
+/**
+ * The cache-manager store: Keyv on Redis, under the app's key prefix. Plain JSON: Keyv's
+ * default deserializer runs a reviver over every value (to restore Buffers, which this
+ * cache never holds) — 5% of a cache-hit request's CPU.
+ */
+function cacheStore(config: AppConfig) {
+  const keyv = createKeyv(config.redis.url, { namespace: `${config.redis.keyPrefix}:cache` });
+  keyv.serialize = (data) => JSON.stringify(data);
+  keyv.deserialize = (data) => JSON.parse(data) as never;
+  return keyv;
+}
+
 @Module({})
 export class AppModule {
   static forRoot(config: AppConfig, options: AppModuleOptions = {}): DynamicModule {
@@ -43,7 +55,7 @@ export class AppModule {
         BullModule.forRoot({ url: config.redis.url, prefix: `${config.redis.keyPrefix}:bull` }),
         CacheModule.register({
           isGlobal: true,
-          stores: [createKeyv(config.redis.url, { namespace: `${config.redis.keyPrefix}:cache` })],
+          stores: [cacheStore(config)],
         }),
         EventEmitterModule.forRoot({ wildcard: true, delimiter: '.' }),
         AuthModule,

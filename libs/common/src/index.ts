@@ -1,4 +1,5 @@
 export * from './database/snake-naming.strategy.js';
+export * from './database/prepared-statement.js';
 export * from './decorators/auth.decorators.js';
 export * from './http/all-exceptions.filter.js';
 export * from './http/domain-errors.js';

@@ -10,10 +10,16 @@ import {
   type AuthUser,
   type PageQueryDto,
   type Paginated,
+  PreparedStatement,
 } from '@app/common';
 import { User } from './entities/user.entity.js';
 
 const UNIQUE_VIOLATION = '23505';
+
+/** The caller behind a token: read on every authenticated request. */
+const FIND_AUTH_USER = new PreparedStatement<AuthUser>(
+  'SELECT id, email, name, role FROM users WHERE id = $1',
+);
 
 @Injectable()
 export class UsersService implements OnApplicationBootstrap {
@@ -72,16 +78,10 @@ export class UsersService implements OnApplicationBootstrap {
     return (await argon2.verify(user.passwordHash, password)) ? user : null;
   }
 
-  /**
-   * The caller behind a token, read on every authenticated request: one prepared statement,
-   * no query builder.
-   */
+  /** The caller behind a token, read on every authenticated request: a prepared statement. */
   async findAuthUser(id: string): Promise<AuthUser | null> {
-    const rows = await this.users.query<AuthUser[]>(
-      'SELECT id, email, name, role FROM users WHERE id = $1',
-      [id],
-    );
-    return rows[0] ?? null;
+    const [user] = await FIND_AUTH_USER.run(this.users.manager.connection, [id]);
+    return user ?? null;
   }
 
   findById(id: string): Promise<User | null> {
