@@ -204,6 +204,37 @@ describe('Scraper jobs', () => {
     expect(ids.size).toBe(40);
   });
 
+  it('stores a repeated hit again once the user lost one of its places (deleted by them or an admin)', async () => {
+    const [ana, admin] = [await createUser(t), await createUser(t, 'admin')];
+    const keyword = kw('gudeg');
+    const query = { keyword, location: 'Yogyakarta', kecamatan: 'Gondokusuman' };
+    await finished(ana, (await t.http.post('/api/scraper/jobs', query, ana.token)).body.job_id);
+    const ask = async () => {
+      const res = await t.http.post('/api/scraper/jobs', query, ana.token);
+      expect(res.status).toBe(200);
+      return res.body.result as { total: number; inserted: number; duplicates: number };
+    };
+    const stored = async () =>
+      (await t.http.get(`/api/places?keyword=${encodeURIComponent(keyword)}&limit=50`, ana.token))
+        .body as { meta: { total: number }; data: Array<{ id: string; name: string }> };
+
+    // Asked again and again: all duplicates, never a second row.
+    expect(await ask()).toEqual({ total: 20, inserted: 0, duplicates: 20 });
+    expect(await ask()).toEqual({ total: 20, inserted: 0, duplicates: 20 });
+    expect((await stored()).meta.total).toBe(20);
+
+    const [first, second] = (await stored()).data;
+    expect((await t.http.delete(`/api/places/${first.id}`, ana.token)).status).toBe(204);
+    expect(await ask()).toEqual({ total: 20, inserted: 1, duplicates: 19 });
+    expect(await ask()).toEqual({ total: 20, inserted: 0, duplicates: 20 });
+    expect((await stored()).data.map((p) => p.name)).toContain(first.name);
+
+    expect((await t.http.delete(`/api/places/${second.id}`, admin.token)).status).toBe(204);
+    expect(await ask()).toEqual({ total: 20, inserted: 1, duplicates: 19 });
+    expect((await stored()).meta.total).toBe(20);
+    expect(fake.callsFor(keyword)).toHaveLength(1);
+  });
+
   it('refresh: true skips the cache and scrapes again', async () => {
     const user = await createUser(t);
     const keyword = kw('soto');

@@ -9,6 +9,7 @@ import {
   type Paginated,
 } from '@app/common';
 import type { Place } from '@app/google-maps';
+import { PlaceReceipts } from './place-receipts.js';
 import type { ListPlacesQueryDto, PlaceDto, PlaceFilterDto, PlaceSort } from './dto/place.dto.js';
 
 /** Who a batch of places is stored for, and under which query. */
@@ -82,7 +83,24 @@ interface PlaceRow extends Omit<PlaceDto, 'created_at'> {
 
 @Injectable()
 export class PlacesService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly receipts: PlaceReceipts,
+  ) {}
+
+  /**
+   * Stores a batch that never changes — a cached scrape, named by `batch` — for a user. A
+   * repeat of a batch this user already has, with none of their places deleted since, is
+   * counted from its receipt (all duplicates) without touching the database.
+   */
+  async storeBatch(owner: PlaceOwner, places: Place[], batch: string): Promise<StoreResult> {
+    const name = `${batch}\n${owner.kecamatan ?? ''}`;
+    const receipt = await this.receipts.check(owner.userId, name, places.length);
+    if (receipt.covered) return { total: places.length, inserted: 0, duplicates: places.length };
+    const result = await this.store(owner, places);
+    await this.receipts.record(owner.userId, name, places.length, receipt.version);
+    return result;
+  }
 
   /** Stores places for a user, skipping those they already have; counts both exactly. */
   async store(owner: PlaceOwner, places: Place[]): Promise<StoreResult> {
@@ -151,11 +169,15 @@ export class PlacesService {
   }
 
   async remove(user: AuthUser, id: string): Promise<void> {
-    const [, affected] = await this.dataSource.query<[unknown, number]>(
-      `DELETE FROM google_map_places WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2)`,
-      [id, user.role === 'admin' ? null : user.id],
-    );
-    if (!affected) throw new ResourceNotFoundError('Place', id);
+    await this.dataSource.transaction(async (manager) => {
+      const [rows] = await manager.query<[Array<{ user_id: string }>, number]>(
+        `DELETE FROM google_map_places WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2) RETURNING user_id`,
+        [id, user.role === 'admin' ? null : user.id],
+      );
+      if (!rows[0]) throw new ResourceNotFoundError('Place', id);
+      // Before the commit: the owner's stored-batch receipts no longer hold.
+      await this.receipts.invalidate(rows[0].user_id);
+    });
   }
 
   /**

@@ -14,6 +14,7 @@ import {
   ResourceNotFoundError,
   type AuthUser,
   type Paginated,
+  PreparedStatement,
   QUEUE_EVENTS,
   type QueueJobsRetriedEvent,
 } from '@app/common';
@@ -51,6 +52,12 @@ export interface CachedScrape {
 }
 
 const SNAPSHOT_COLUMNS = 'id AS job_id, status, progress, attempts_made, error, result';
+
+/** The row of a job answered from the cache: completed as it is created. */
+const INSERT_CACHED_JOB = new PreparedStatement(`
+  INSERT INTO scraper_jobs (id, user_id, keyword, location, kecamatan, max_results, cache_key, status, priority,
+                            progress, attempts_made, cached, refresh, result, started_at, finished_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, 'completed', $8, 100, 0, true, false, $9::jsonb, now(), now())`);
 
 @Injectable()
 export class ScraperService {
@@ -254,12 +261,15 @@ export class ScraperService {
     return rows.length > 0;
   }
 
-  private async cachedPlaces(cacheKey: string, maxResults: number): Promise<Place[] | undefined> {
+  private async cachedPlaces(
+    cacheKey: string,
+    maxResults: number,
+  ): Promise<CachedScrape | undefined> {
     const entry = await this.cache.get<CachedScrape>(cacheKey);
     if (!entry || !Array.isArray(entry.places)) return undefined;
     // A larger request than the cached one is a miss, unless the provider had no more to give.
     if (maxResults > entry.maxResults && entry.places.length >= entry.maxResults) return undefined;
-    return entry.places.slice(0, maxResults);
+    return { ...entry, places: entry.places.slice(0, maxResults) };
   }
 
   private async completeFromCache(
@@ -271,10 +281,10 @@ export class ScraperService {
       maxResults: number;
       cacheKey: string;
     },
-    places: Place[],
+    hit: CachedScrape,
   ): Promise<ScrapeJobCachedDto> {
     const id = randomUUID();
-    const result = await this.places.store(
+    const result = await this.places.storeBatch(
       {
         userId: user.id,
         jobId: id,
@@ -282,24 +292,21 @@ export class ScraperService {
         location: query.location,
         kecamatan: query.kecamatan,
       },
-      places,
+      hit.places,
+      // One cache entry is one batch: a re-scrape (refresh, expiry) is a new one.
+      `${query.cacheKey}@${hit.scrapedAt}`,
     );
-    await this.dataSource.query(
-      `INSERT INTO scraper_jobs (id, user_id, keyword, location, kecamatan, max_results, cache_key, status, priority,
-                                 progress, attempts_made, cached, refresh, result, started_at, finished_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'completed', $8, 100, 0, true, false, $9::jsonb, now(), now())`,
-      [
-        id,
-        user.id,
-        query.keyword,
-        query.location,
-        query.kecamatan,
-        query.maxResults,
-        query.cacheKey,
-        SCRAPER_PRIORITY[user.role],
-        JSON.stringify(result),
-      ],
-    );
+    await INSERT_CACHED_JOB.run(this.dataSource, [
+      id,
+      user.id,
+      query.keyword,
+      query.location,
+      query.kecamatan,
+      query.maxResults,
+      query.cacheKey,
+      SCRAPER_PRIORITY[user.role],
+      JSON.stringify(result),
+    ]);
     return { job_id: id, status: 'completed', cached: true, result };
   }
 }
