@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import {
+  PreparedStatement,
   pageOffset,
   paginate,
   ResourceNotFoundError,
@@ -54,11 +55,9 @@ const ORDER_BY: Record<PlaceSort, string> = {
 /**
  * INSERT … SELECT FROM jsonb_to_recordset … ON CONFLICT DO NOTHING: one round trip per
  * chunk; the unique index (user, kecamatan, name) decides what is a duplicate, also
- * between concurrent jobs and within the batch itself. `prior` counts what this job stored
- * in an earlier run (a retry or a stalled worker's job): the statement's snapshot does not
- * see its own inserts, so prior + inserted is exactly what the job has stored.
+ * between concurrent jobs and within the batch itself.
  */
-const STORE_SQL = `
+const INSERT_PLACES = `
   WITH ins AS (
     INSERT INTO google_map_places (
       user_id, scraper_job_id, keyword, location, kecamatan,
@@ -72,10 +71,23 @@ const STORE_SQL = `
         category varchar, latitude double precision, longitude double precision, google_place_id varchar)
     ON CONFLICT DO NOTHING
     RETURNING 1
-  )
+  )`;
+
+/**
+ * For a job that may have run before: `prior` counts what it stored in an earlier run (a
+ * retry or a stalled worker's job). The statement's snapshot does not see its own inserts,
+ * so prior + inserted is exactly what the job has stored. An ordinary query: a prepared
+ * one could keep a generic plan for the count made when the table was nearly empty.
+ */
+const STORE_SQL = `${INSERT_PLACES}
   SELECT (SELECT count(*) FROM ins)::int AS inserted,
          CASE WHEN $7::uuid IS NULL THEN 0
               ELSE (SELECT count(*) FROM google_map_places WHERE scraper_job_id = $7::uuid)::int END AS prior`;
+
+/** For a job created just now (a cache hit), which cannot have stored anything yet: no plan to choose, so prepared. */
+const STORE_NEW = new PreparedStatement<{ inserted: number; prior: number }>(
+  `${INSERT_PLACES} SELECT count(*)::int AS inserted, 0 AS prior FROM ins`,
+);
 
 interface PlaceRow extends Omit<PlaceDto, 'created_at'> {
   created_at: Date;
@@ -97,13 +109,20 @@ export class PlacesService {
     const name = `${batch}\n${owner.kecamatan ?? ''}`;
     const receipt = await this.receipts.check(owner.userId, name, places.length);
     if (receipt.covered) return { total: places.length, inserted: 0, duplicates: places.length };
-    const result = await this.store(owner, places);
+    const result = await this.store(owner, places, { newJob: true });
     await this.receipts.record(owner.userId, name, places.length, receipt.version);
     return result;
   }
 
-  /** Stores places for a user, skipping those they already have; counts both exactly. */
-  async store(owner: PlaceOwner, places: Place[]): Promise<StoreResult> {
+  /**
+   * Stores places for a user, skipping those they already have; counts both exactly.
+   * `newJob`: the owner's job was created just now, so none of its places can be stored yet.
+   */
+  async store(
+    owner: PlaceOwner,
+    places: Place[],
+    { newJob = false }: { newJob?: boolean } = {},
+  ): Promise<StoreResult> {
     let inserted = 0;
     let prior: number | undefined;
     for (let offset = 0; offset < places.length; offset += STORE_CHUNK) {
@@ -120,19 +139,21 @@ export class PlacesService {
         longitude: place.longitude,
         google_place_id: place.googlePlaceId,
       }));
-      const [row] = await this.dataSource.query<Array<{ inserted: number; prior: number }>>(
-        STORE_SQL,
-        [
-          JSON.stringify(rows),
-          owner.userId,
-          owner.jobId,
-          owner.keyword,
-          owner.location,
-          owner.kecamatan,
-          // What earlier runs of this job stored: only needed (and counted) before the first chunk.
-          offset === 0 ? owner.jobId : null,
-        ],
-      );
+      const params = [
+        JSON.stringify(rows),
+        owner.userId,
+        owner.jobId,
+        owner.keyword,
+        owner.location,
+        owner.kecamatan,
+      ];
+      const [row] = newJob
+        ? await STORE_NEW.run(this.dataSource, params)
+        : await this.dataSource.query<Array<{ inserted: number; prior: number }>>(STORE_SQL, [
+            ...params,
+            // What earlier runs of this job stored: only needed (and counted) before the first chunk.
+            offset === 0 ? owner.jobId : null,
+          ]);
       inserted += row.inserted;
       prior ??= row.prior;
     }

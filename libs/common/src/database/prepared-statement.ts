@@ -11,11 +11,10 @@ import type { DataSource } from 'typeorm';
  *
  * The name is derived from the text, so two statements never share a name by accident.
  *
- * Only for statements whose plan cannot go stale: primary-key lookups and INSERT … VALUES.
- * After five runs PostgreSQL may keep one generic plan per connection, made with the
- * statistics of that moment; a statement that chooses between indexes (or a scan) could
- * keep a plan made when the table was nearly empty. The places store is one such, so it
- * stays an ordinary query.
+ * Only for statements whose plan cannot go stale: primary-key lookups and inserts that
+ * read no table. After five runs PostgreSQL may keep one generic plan per connection, made
+ * with the statistics of that moment; a statement that chooses between indexes (or a scan)
+ * could keep a plan made when the table was nearly empty.
  */
 export class PreparedStatement<Row extends QueryResultRow = QueryResultRow> {
   readonly name: string;
