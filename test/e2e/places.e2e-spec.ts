@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Place } from '@app/google-maps';
 import { PlacesService } from '../../src/modules/places/places.service.js';
-import { createTestApp, createUser, type TestApp, type TestUser } from '../utils/test-app.js';
+import { TcpProxy } from '../utils/tcp-proxy.js';
+import {
+  createTestApp,
+  createUser,
+  waitFor,
+  type TestApp,
+  type TestUser,
+} from '../utils/test-app.js';
 
 function place(name: string, extra: Partial<Place> = {}): Place {
   return {
@@ -234,5 +241,38 @@ describe('Places', () => {
     expect((await t.http.get('/api/places/export?format=xml', ana.token)).status).toBe(422);
     expect((await t.http.get('/api/places')).status).toBe(401);
     expect((await t.http.get('/api/places/export')).status).toBe(401);
+  });
+});
+
+describe('Deleting a place while Redis is unreachable', () => {
+  it('answers 503 and keeps the place (its receipts could not be voided), then deletes it once Redis is back', async () => {
+    const proxy = await new TcpProxy('127.0.0.1', 6379).start();
+    const t = await createTestApp({ env: { REDIS_URL: `redis://127.0.0.1:${proxy.port}/0` } });
+    try {
+      const user = await createUser(t);
+      await t.app
+        .get(PlacesService)
+        .store(
+          { userId: user.id, jobId: null, keyword: 'kopi', location: 'Jakarta', kecamatan: null },
+          [place('Kopi Kenangan')],
+        );
+      const [stored] = (await t.http.get('/api/places', user.token)).body.data;
+      const port = proxy.port;
+      await proxy.stop();
+
+      const refused = await t.http.delete(`/api/places/${stored.id}`, user.token);
+      expect(refused.status).toBe(503);
+      expect((await t.http.get(`/api/places/${stored.id}`, user.token)).status).toBe(200);
+
+      await proxy.start(port);
+      await waitFor(async () => (await t.http.get('/api/health')).status === 200, {
+        what: 'redis to come back',
+      });
+      expect((await t.http.delete(`/api/places/${stored.id}`, user.token)).status).toBe(204);
+      expect((await t.http.get(`/api/places/${stored.id}`, user.token)).status).toBe(404);
+    } finally {
+      await proxy.stop();
+      await t.close();
+    }
   });
 });
