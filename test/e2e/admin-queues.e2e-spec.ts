@@ -132,8 +132,10 @@ describe('Admin queue operations, stats and Bull Board', () => {
     });
     expect(ids).toContain(failed.body.data[0].id);
 
-    // Retry one: its row goes back to queued, then (the provider fixed) completes.
+    // Retry one: its row goes back to queued, then completes — with all its attempts again,
+    // so one more failure of the provider is retried, not final.
     fake.failAlways = false;
+    fake.failNext = 1;
     const retried = await t.http.post(
       `/api/admin/queues/scraper/jobs/${ids[0]}/retry`,
       undefined,
@@ -142,7 +144,11 @@ describe('Admin queue operations, stats and Bull Board', () => {
     expect(retried.status).toBe(200);
     expect(retried.body).toEqual({ queue: 'scraper', job_id: ids[0], status: 'waiting' });
     const done = await settle(ids[0], 'completed');
-    expect(done).toMatchObject({ error: null, result: { total: 20, inserted: 20 } });
+    expect(done).toMatchObject({
+      error: null,
+      attempts_made: 2,
+      result: { total: 20, inserted: 20 },
+    });
     expect(
       (await t.http.post(`/api/admin/queues/scraper/jobs/${ids[0]}/retry`, undefined, admin.token))
         .status,

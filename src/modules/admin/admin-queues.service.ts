@@ -94,7 +94,7 @@ export class AdminQueuesService {
         `Job ${jobId} is ${await job.getState()}, not failed: only failed jobs can be retried`,
       );
     }
-    await job.retry();
+    await retryWithFullAttempts(job);
     this.retried(name, [String(job.id)]);
     return { queue: name, job_id: String(job.id), status: 'waiting' };
   }
@@ -113,7 +113,7 @@ export class AdminQueuesService {
       const ids: string[] = [];
       for (const job of jobs) {
         try {
-          await job.retry();
+          await retryWithFullAttempts(job);
           ids.push(String(job.id));
         } catch {
           // already retried by someone else, or removed meanwhile
@@ -150,6 +150,18 @@ export class AdminQueuesService {
     const event: QueueJobsRetriedEvent = { queue, jobIds };
     this.events.emit(QUEUE_EVENTS.retried(queue), event);
   }
+}
+
+/**
+ * Bull's `retry()` keeps `attemptsMade`, so a failed job would get one attempt more and no
+ * backoff retries. Like Laravel's `queue:retry`, a retried job starts over with all its
+ * attempts: the count is reset in the job's hash before it goes back to waiting (a failed
+ * job holds no lock, so no worker is touching it).
+ */
+async function retryWithFullAttempts(job: Job): Promise<void> {
+  await job.queue.client.hset(job.queue.toKey(String(job.id)), 'attemptsMade', 0);
+  job.attemptsMade = 0;
+  await job.retry();
 }
 
 function toFailedDto(job: Job): FailedJobDto {
