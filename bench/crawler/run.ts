@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { dropBenchData } from '../bench-data.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const arg = (name: string, fallback: number) => {
@@ -448,14 +449,22 @@ async function main(): Promise<void> {
   console.log(`results written to ${file}`);
 }
 
+const benchData = {
+  adminUrl: ADMIN_URL,
+  database: DB_NAME,
+  redisUrl: 'redis://127.0.0.1:6379',
+  redisPrefix: PREFIX,
+};
 main().then(
-  () => {
+  async () => {
     cleanup();
+    await dropBenchData(benchData);
     process.exit(0);
   },
-  (error: unknown) => {
+  async (error: unknown) => {
     console.error(error);
     cleanup();
+    await dropBenchData(benchData).catch(() => undefined);
     process.exit(1);
   },
 );

@@ -24,6 +24,7 @@ import { typeOrmOptions } from '../../src/database/typeorm-options.js';
 import type { PlaceReceipts } from '../../src/modules/places/place-receipts.js';
 import { PlacesService } from '../../src/modules/places/places.service.js';
 import { FakeScraperApi } from '../../test/fakes/fake-scraper-api.js';
+import { dropBenchData } from '../bench-data.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // dist/bench/scraper → repo root
 const MAIN = join(ROOT, 'dist/src/main.js');
@@ -40,6 +41,13 @@ const CACHE_DURATION_S = Number(process.env.BENCH_CACHE_DURATION ?? 10);
 const EXPORT_ROWS = 100_000;
 const ADMIN = { email: 'bench-admin@example.com', password: 'bench-admin-password' };
 const API_KEY = 'bench-key';
+
+const benchData = {
+  adminUrl: ADMIN_URL,
+  database: DB_NAME,
+  redisUrl: 'redis://127.0.0.1:6379',
+  redisPrefix: PREFIX,
+};
 
 const children: ChildProcess[] = [];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -543,6 +551,7 @@ async function main() {
   await stopAll();
   await fake.stop();
   redis?.disconnect();
+  await dropBenchData(benchData);
 
   // ——— report ———
   const ch = results.cache_hit as any;
@@ -621,5 +630,6 @@ function round(n: number) {
 main().catch(async (error: unknown) => {
   console.error(error);
   await stopAll();
+  await dropBenchData(benchData).catch(() => undefined);
   process.exit(1);
 });
