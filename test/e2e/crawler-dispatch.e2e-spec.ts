@@ -1,5 +1,7 @@
 import { getQueueToken } from '@nestjs/bull';
 import type { Queue } from 'bull';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createUser, uniquePrefix, type TestApp, type TestUser } from '../utils/test-app.js';
 import {
@@ -59,6 +61,34 @@ describe('Crawler dispatch to RunPod (pod mode)', () => {
       expect(stream.events.at(-1)).toMatchObject({ event: 'end', data: '{"status":"failed"}' });
     } finally {
       fake.failAlways = null;
+    }
+  });
+
+  it('fails the job with the reason when its dispatch cannot even start (the database refusing every attempt)', async () => {
+    // A trigger refusing to mark this one job running: the error comes from PostgreSQL
+    // itself, before RunPod is asked, on every attempt.
+    const marker = `db-fault-${randomUUID()}`;
+    const fault = `test_fault_${marker.slice(9).replace(/-/g, '_')}`;
+    const db = t.app.get(DataSource);
+    await db.query(
+      `CREATE FUNCTION ${fault}() RETURNS trigger LANGUAGE plpgsql
+         AS $$ BEGIN RAISE EXCEPTION 'injected fault: job cannot start'; END $$`,
+    );
+    await db.query(
+      `CREATE TRIGGER ${fault} BEFORE UPDATE ON crawler_jobs FOR EACH ROW
+         WHEN (NEW.status = 'running' AND '${marker}' = ANY (OLD.keywords)) EXECUTE FUNCTION ${fault}()`,
+    );
+    try {
+      const jobId = await startJob(t, user, [marker]);
+      const stream = await openStream(t, jobId, user.token);
+      const status = await waitForStatus(t, jobId, user.token, 'failed', 15_000);
+      expect(status.error).toMatch(/after 3 attempt\(s\).*injected fault: job cannot start/);
+      expect(requestsFor(jobId)).toHaveLength(0);
+      await stream.closed;
+      expect(stream.events.at(-1)).toMatchObject({ event: 'end', data: '{"status":"failed"}' });
+    } finally {
+      await db.query(`DROP TRIGGER IF EXISTS ${fault} ON crawler_jobs`);
+      await db.query(`DROP FUNCTION IF EXISTS ${fault}()`);
     }
   });
 

@@ -7,11 +7,34 @@ import { RunpodClient, RunpodError } from '@app/runpod';
 import { CRAWLER_DISPATCH_JOB } from './crawler.constants.js';
 import { CrawlerService, type DispatchJobData } from './crawler.service.js';
 
+/** An attempt that could not dispatch some keywords, worded for the job's error should it be the last. */
+class DispatchFailure extends Error {
+  constructor(
+    readonly keywords: string,
+    readonly detail: string,
+    readonly retryable: boolean,
+  ) {
+    super(
+      retryable
+        ? `RunPod dispatch failed for ${keywords}: ${detail}`
+        : `RunPod rejected ${keywords} (not retried): ${detail}`,
+    );
+  }
+
+  finalReason(attempts: number): string {
+    return this.retryable
+      ? `RunPod dispatch failed after ${attempts} attempt(s) for ${this.keywords}: ${this.detail}`
+      : this.message;
+  }
+}
+
 /**
  * Sends a job's keywords to RunPod, one request per keyword, each with the contract's body.
  * Keywords RunPod accepted are recorded, so a retry resends only the others. Unreachable,
  * timeout and 5xx throw to retry (Bull: attempts and exponential backoff from the constants);
- * a 4xx, or the last attempt, fails the job with the reason and discards the Bull job.
+ * a 4xx discards the Bull job. The job row fails from Bull's own `failed` event once no
+ * attempt is left, so every way a dispatch ends badly — RunPod, the database, a worker that
+ * died too often — fails the job with its reason.
  * Registered with `queue.process` rather than `@Process` so the concurrency comes from config.
  */
 @Injectable()
@@ -26,6 +49,11 @@ export class CrawlerDispatchProcessor implements OnApplicationBootstrap {
   ) {}
 
   onApplicationBootstrap(): void {
+    this.queue.on('failed', (job: Job<DispatchJobData>, error: Error) => {
+      this.onFailed(job, error).catch((err: Error) =>
+        this.logger.error(`could not record the failure of job ${job.data.jobId}: ${err.message}`),
+      );
+    });
     // Settles only when the queue closes; a rejection (Redis gone, or the app closed before the
     // worker was ready) must be reported, never left unhandled.
     this.queue
@@ -74,22 +102,30 @@ export class CrawlerDispatchProcessor implements OnApplicationBootstrap {
     }
 
     const error = errors.find((e) => e instanceof RunpodError && !e.retryable) ?? errors[0];
-    const message = error instanceof Error ? error.message : String(error);
     const retryable = error instanceof RunpodError ? error.retryable : true;
-    const final = !retryable || attempt >= attempts;
-    const failedCount = `${errors.length} of ${todo.length} keyword(s)`;
-    if (final) {
-      await job.discard();
-      const reason = retryable
-        ? `RunPod dispatch failed after ${attempt} attempt(s) for ${failedCount}: ${message}`
-        : `RunPod rejected ${failedCount} (not retried): ${message}`;
-      await this.crawler.fail(jobId, reason);
-      this.logger.warn(`job ${jobId}: ${reason}`);
-    } else {
+    if (!retryable) await job.discard();
+    throw new DispatchFailure(
+      `${errors.length} of ${todo.length} keyword(s)`,
+      error instanceof Error ? error.message : String(error),
+      retryable,
+    );
+  }
+
+  private async onFailed(job: Job<DispatchJobData>, error: Error): Promise<void> {
+    if (job.name !== CRAWLER_DISPATCH_JOB) return;
+    const { jobId } = job.data;
+    const attempts = job.opts.attempts ?? 1;
+    const discarded = (job as Job<DispatchJobData> & { isDiscarded(): boolean }).isDiscarded();
+    if (!discarded && job.attemptsMade < attempts) {
       this.logger.warn(
-        `job ${jobId}: attempt ${attempt}/${attempts} failed for ${failedCount}, will retry: ${message}`,
+        `job ${jobId}: attempt ${job.attemptsMade}/${attempts} failed, will retry: ${error.message}`,
       );
+      return;
     }
-    throw error instanceof Error ? error : new Error(message);
+    const reason =
+      error instanceof DispatchFailure
+        ? error.finalReason(job.attemptsMade)
+        : `Dispatch failed after ${job.attemptsMade} attempt(s): ${error?.message || 'unknown error'}`;
+    if (await this.crawler.fail(jobId, reason)) this.logger.warn(`job ${jobId}: ${reason}`);
   }
 }
