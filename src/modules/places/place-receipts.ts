@@ -3,10 +3,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { RedisService } from '@app/common';
 import { AppConfig } from '@app/config';
 
-/** What a receipt check found: whether the batch is already stored, and the version to record against. */
+/** What a receipt check found: whether the batch is already stored, and the version to record against (null: Redis could not say). */
 export interface ReceiptCheck {
   covered: boolean;
-  version: string;
+  version: string | null;
 }
 
 /** The version of a user who has never had a place deleted (or whose version key expired). */
@@ -46,7 +46,7 @@ export class PlaceReceipts {
       return { covered: recordedVersion === version && Number(recordedCount) >= count, version };
     } catch (error) {
       this.logger.warn(`could not read a receipt: ${(error as Error).message}`);
-      return { covered: false, version: randomUUID() }; // records nothing that could match
+      return { covered: false, version: null };
     }
   }
 

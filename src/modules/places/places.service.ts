@@ -110,7 +110,8 @@ export class PlacesService {
     const receipt = await this.receipts.check(owner.userId, name, places.length);
     if (receipt.covered) return { total: places.length, inserted: 0, duplicates: places.length };
     const result = await this.store(owner, places, { newJob: true });
-    await this.receipts.record(owner.userId, name, places.length, receipt.version);
+    if (receipt.version !== null)
+      await this.receipts.record(owner.userId, name, places.length, receipt.version);
     return result;
   }
 
