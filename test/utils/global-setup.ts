@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { prepareDatabase } from '../../src/database/prepare-database.js';
@@ -6,15 +7,23 @@ import { prepareDatabase } from '../../src/database/prepare-database.js';
 declare module 'vitest' {
   export interface ProvidedContext {
     databaseUrl: string;
+    /** Every test app's REDIS_KEY_PREFIX starts with it (`uniquePrefix()`). */
+    redisPrefix: string;
   }
 }
 
 const ADMIN_URL =
   process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-/** One fresh, migrated database per test run, dropped at the end: runs never see each other's rows. */
+/**
+ * One fresh, migrated database per test run, and one Redis key prefix: runs never see each
+ * other's rows or keys. Both are removed at the end.
+ */
 export default async function setup(project: TestProject) {
-  const name = `gm_test_${Date.now()}_${randomBytes(3).toString('hex')}`;
+  const run = `${Date.now()}_${randomBytes(3).toString('hex')}`;
+  const name = `gm_test_${run}`;
+  const redisPrefix = `test-${run}`;
+  project.provide('redisPrefix', redisPrefix);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
   await prepareDatabase({ database: { url: url.toString(), poolSize: 1 } });
@@ -25,5 +34,13 @@ export default async function setup(project: TestProject) {
     await client.connect();
     await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     await client.end();
+    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0');
+    try {
+      for await (const keys of redis.scanStream({ match: `${redisPrefix}-*`, count: 1000 })) {
+        if ((keys as string[]).length) await redis.unlink(...(keys as string[]));
+      }
+    } finally {
+      redis.disconnect();
+    }
   };
 }

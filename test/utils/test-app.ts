@@ -16,7 +16,7 @@ export interface TestApp {
 }
 
 /** A fresh Redis namespace, so queues, quotas and streams of one test file never meet another's. */
-export const uniquePrefix = () => `test-${randomBytes(4).toString('hex')}`;
+export const uniquePrefix = () => `${inject('redisPrefix')}-${randomBytes(4).toString('hex')}`;
 
 export interface TestAppOptions extends AppModuleOptions {
   env?: Record<string, string | undefined>;
