@@ -1,5 +1,4 @@
-import { Redis } from 'ioredis';
-import pg from 'pg';
+import { dropDatabase, unlinkKeys } from '../test/utils/cleanup.js';
 
 /**
  * Removes what a benchmark run left behind: its database and its Redis keys. Each run
@@ -13,19 +12,6 @@ export async function dropBenchData(options: {
   redisPrefix: string;
 }): Promise<void> {
   if (process.env.BENCH_KEEP_DATA) return;
-  const admin = new pg.Client({ connectionString: options.adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS "${options.database}" WITH (FORCE)`);
-  } finally {
-    await admin.end();
-  }
-  const redis = new Redis(options.redisUrl);
-  try {
-    for await (const keys of redis.scanStream({ match: `${options.redisPrefix}:*`, count: 1000 })) {
-      if ((keys as string[]).length) await redis.unlink(...(keys as string[]));
-    }
-  } finally {
-    redis.disconnect();
-  }
+  await dropDatabase(options.adminUrl, options.database);
+  await unlinkKeys(options.redisUrl, `${options.redisPrefix}:*`);
 }

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { dropDatabase } from '../../test/utils/cleanup.js';
 import { dropBenchData } from '../bench-data.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -65,10 +66,7 @@ function buildIfNeeded(): void {
 }
 
 async function freshDatabase(): Promise<void> {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS "${DB_NAME}" WITH (FORCE)`);
-  await admin.end();
+  await dropDatabase(ADMIN_URL, DB_NAME);
 }
 
 function startApi(port: number): Promise<ChildProcess> {

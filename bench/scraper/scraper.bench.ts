@@ -24,6 +24,7 @@ import { typeOrmOptions } from '../../src/database/typeorm-options.js';
 import type { PlaceReceipts } from '../../src/modules/places/place-receipts.js';
 import { PlacesService } from '../../src/modules/places/places.service.js';
 import { FakeScraperApi } from '../../test/fakes/fake-scraper-api.js';
+import { dropDatabase } from '../../test/utils/cleanup.js';
 import { dropBenchData } from '../bench-data.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url)); // dist/bench/scraper → repo root
@@ -194,10 +195,7 @@ async function main() {
   };
 
   // ——— setup ———
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS "${DB_NAME}" WITH (FORCE)`);
-  await admin.end();
+  await dropDatabase(ADMIN_URL, DB_NAME);
   await ensureDatabaseExists(DATABASE_URL);
   await runMigrations({ database: { url: DATABASE_URL, poolSize: 1 } });
   const fake = await new FakeScraperApi({ apiKey: API_KEY }).start();

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { typeOrmOptions } from '../../src/database/typeorm-options.js';
 import { ensureDatabaseExists, runMigrations } from '../../src/database/prepare-database.js';
 import { MIGRATIONS } from '../../src/database/migrations/index.js';
+import { dropDatabase } from '../utils/cleanup.js';
 
 const ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -13,12 +13,7 @@ describe('migrations', () => {
   const name = `gm_migrate_${randomBytes(4).toString('hex')}`;
   const url = ADMIN_URL.replace(/\/postgres$/, `/${name}`);
 
-  afterAll(async () => {
-    const client = new pg.Client({ connectionString: ADMIN_URL });
-    await client.connect();
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await client.end();
-  });
+  afterAll(() => dropDatabase(ADMIN_URL, name));
 
   it('creates a missing database, applies every migration to it, and reverts them all', async () => {
     expect(await ensureDatabaseExists(url)).toBe(true);

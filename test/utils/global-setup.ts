@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { prepareDatabase } from '../../src/database/prepare-database.js';
+import { dropDatabase, unlinkKeys } from './cleanup.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -30,17 +29,7 @@ export default async function setup(project: TestProject) {
   project.provide('databaseUrl', url.toString());
 
   return async () => {
-    const client = new pg.Client({ connectionString: ADMIN_URL });
-    await client.connect();
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await client.end();
-    const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0');
-    try {
-      for await (const keys of redis.scanStream({ match: `${redisPrefix}-*`, count: 1000 })) {
-        if ((keys as string[]).length) await redis.unlink(...(keys as string[]));
-      }
-    } finally {
-      redis.disconnect();
-    }
+    await dropDatabase(ADMIN_URL, name);
+    await unlinkKeys(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0', `${redisPrefix}-*`);
   };
 }

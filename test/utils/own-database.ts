@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { prepareDatabase } from '../../src/database/prepare-database.js';
+import { dropDatabase } from './cleanup.js';
 
 const ADMIN_URL =
   process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -18,14 +18,6 @@ export async function createOwnDatabase(
   await prepareDatabase({ database: { url: url.toString(), poolSize: 1 } });
   return {
     url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: ADMIN_URL });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
+    drop: () => dropDatabase(ADMIN_URL, name),
   };
 }

@@ -80,7 +80,7 @@ export class UsersService implements OnApplicationBootstrap {
 
   /** The caller behind a token, read on every authenticated request: a prepared statement. */
   async findAuthUser(id: string): Promise<AuthUser | null> {
-    const [user] = await FIND_AUTH_USER.run(this.users.manager.connection, [id]);
+    const [user] = await FIND_AUTH_USER.run(this.users.manager.dataSource, [id]);
     return user ?? null;
   }
 
