@@ -12,6 +12,7 @@ import {
 import {
   ApiNoContentResponse,
   ApiNotFoundResponse,
+  ApiServiceUnavailableResponse,
   ApiOkResponse,
   ApiOperation,
   ApiProduces,
@@ -77,6 +78,7 @@ export class PlacesController {
   @ApiOperation({ summary: 'Delete a place (yours, or any for admins)' })
   @ApiNoContentResponse({ description: 'Deleted' })
   @ApiNotFoundResponse({ description: 'No such place, or not yours' })
+  @ApiServiceUnavailableResponse({ description: 'Redis unavailable: nothing was deleted' })
   async remove(@CurrentUser() user: AuthUser, @Param('id', uuid) id: string): Promise<void> {
     await this.places.remove(user, id);
   }
