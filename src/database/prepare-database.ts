@@ -7,7 +7,18 @@ import { typeOrmOptions } from './typeorm-options.js';
 // Any constant works; it only has to be the same in every process of this app.
 const MIGRATION_LOCK_ID = 7_263_001;
 
-/** Creates the database named in DATABASE_URL if it does not exist (fresh machine). */
+// Any constant works; it only has to be the same in every process of this app.
+const CREATE_DATABASE_LOCK_ID = 7_263_002;
+/** duplicate_database, and unique_violation on pg_database's name index: two CREATEs raced. */
+const ALREADY_CREATED = new Set(['42P04', '23505']);
+
+/**
+ * Creates the database named in DATABASE_URL if it does not exist (fresh machine). Processes
+ * started together on a new database take turns under an advisory lock on the admin
+ * database (CREATE DATABASE cannot run in a transaction, and two at once make PostgreSQL
+ * answer a unique violation on pg_database, not "already exists"); losing that race is
+ * tolerated all the same, for any process that does not take the lock.
+ */
 export async function ensureDatabaseExists(databaseUrl: string): Promise<boolean> {
   const target = new URL(databaseUrl);
   const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
@@ -17,15 +28,22 @@ export async function ensureDatabaseExists(databaseUrl: string): Promise<boolean
   const client = new pg.Client({ connectionString: admin.toString() });
   await client.connect();
   try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (rowCount) return false;
+    const exists = async () =>
+      Boolean(
+        (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount,
+      );
+    if (await exists()) return false;
+    await client.query('SELECT pg_advisory_lock($1)', [CREATE_DATABASE_LOCK_ID]);
     try {
+      if (await exists()) return false;
       await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+      return true;
     } catch (error) {
-      // Another process created it between our check and our CREATE.
-      if ((error as { code?: string }).code !== '42P04') throw error;
+      if (ALREADY_CREATED.has((error as { code?: string }).code ?? '')) return false;
+      throw error;
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [CREATE_DATABASE_LOCK_ID]);
     }
-    return true;
   } finally {
     await client.end();
   }
