@@ -3,20 +3,29 @@ import { ApiExtraModels, ApiOkResponse, ApiProperty, getSchemaPath } from '@nest
 import { Type as TransformType } from 'class-transformer';
 import { IsInt, Max, Min } from 'class-validator';
 
+/**
+ * The highest page number accepted. Without a bound `page=1e20` passes `@IsInt()` and the
+ * offset overflows PostgreSQL's bigint (a 500); a million pages of 100 is far beyond any
+ * real list and keeps every offset an exact integer.
+ */
+export const MAX_PAGE = 1_000_000;
+export const MAX_PAGE_LIMIT = 100;
+
 export class PageQueryDto {
-  /** Page number, from 1. */
-  @ApiProperty({ required: false, default: 1, minimum: 1 })
+  /** Page number, from 1 to 1,000,000. */
+  @ApiProperty({ required: false, default: 1, minimum: 1, maximum: MAX_PAGE })
   @TransformType(() => Number)
   @IsInt()
   @Min(1)
+  @Max(MAX_PAGE)
   page: number = 1;
 
   /** Items per page, at most 100. */
-  @ApiProperty({ required: false, default: 20, minimum: 1, maximum: 100 })
+  @ApiProperty({ required: false, default: 20, minimum: 1, maximum: MAX_PAGE_LIMIT })
   @TransformType(() => Number)
   @IsInt()
   @Min(1)
-  @Max(100)
+  @Max(MAX_PAGE_LIMIT)
   limit: number = 20;
 }
 

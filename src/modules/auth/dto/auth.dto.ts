@@ -1,14 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import {
-  IsEmail,
-  IsIn,
-  IsNotEmpty,
-  IsOptional,
-  IsString,
-  MaxLength,
-  MinLength,
-} from 'class-validator';
+import { IsIn, IsNotEmpty, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsEmailAddress, IsSafeText } from '@app/common';
 import type { UserRole } from '@app/config';
 import { USER_ROLES, type User } from '../entities/user.entity.js';
 
@@ -19,13 +12,14 @@ export class RegisterDto {
   /** Login email; case is ignored. */
   @ApiProperty({ example: 'ana@example.com' })
   @Transform(trimLower)
-  @IsEmail()
+  @IsEmailAddress()
   @MaxLength(320)
   email!: string;
 
   /** At least 8 characters. */
   @ApiProperty({ minLength: 8, example: 'correct horse battery' })
   @IsString()
+  @IsSafeText({ multiline: true })
   @MinLength(8)
   @MaxLength(200)
   password!: string;
@@ -34,6 +28,7 @@ export class RegisterDto {
   @ApiProperty({ required: false, example: 'Ana' })
   @IsOptional()
   @IsString()
+  @IsSafeText()
   @IsNotEmpty()
   @MaxLength(200)
   name?: string;
@@ -42,11 +37,13 @@ export class RegisterDto {
 export class LoginDto {
   @ApiProperty({ example: 'ana@example.com' })
   @Transform(trimLower)
-  @IsEmail()
+  @IsEmailAddress()
+  @MaxLength(320)
   email!: string;
 
   @ApiProperty({ example: 'correct horse battery' })
   @IsString()
+  @IsSafeText({ multiline: true })
   @IsNotEmpty()
   @MaxLength(200)
   password!: string;

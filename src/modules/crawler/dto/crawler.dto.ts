@@ -19,7 +19,7 @@ import {
   type ValidationArguments,
   type ValidatorConstraintInterface,
 } from 'class-validator';
-import { PageQueryDto } from '@app/common';
+import { IsSafeText, PageQueryDto } from '@app/common';
 import { MAX_LINE_LENGTH, MAX_LINES_PER_REQUEST } from '../crawler.constants.js';
 import {
   CRAWLER_JOB_STATUSES,
@@ -47,6 +47,7 @@ export class StartCrawlerDto {
   @ArrayMinSize(1)
   @ArrayMaxSize(20)
   @IsString({ each: true })
+  @IsSafeText({}, { each: true })
   @IsNotEmpty({ each: true })
   @MaxLength(200, { each: true })
   keywords!: string[];

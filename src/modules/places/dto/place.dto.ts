@@ -1,7 +1,7 @@
 import { ApiProperty, IntersectionType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsIn, IsOptional, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
-import { PageQueryDto } from '@app/common';
+import { IsSafeText, PageQueryDto } from '@app/common';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
@@ -24,6 +24,7 @@ export class PlaceFilterDto {
   @IsOptional()
   @Transform(trim)
   @IsString()
+  @IsSafeText()
   @MinLength(1)
   @MaxLength(200)
   keyword?: string;
@@ -33,6 +34,7 @@ export class PlaceFilterDto {
   @IsOptional()
   @Transform(trim)
   @IsString()
+  @IsSafeText()
   @MinLength(1)
   @MaxLength(200)
   location?: string;
@@ -42,6 +44,7 @@ export class PlaceFilterDto {
   @IsOptional()
   @Transform(trim)
   @IsString()
+  @IsSafeText()
   @MinLength(1)
   @MaxLength(200)
   kecamatan?: string;
@@ -51,6 +54,7 @@ export class PlaceFilterDto {
   @IsOptional()
   @Transform(trim)
   @IsString()
+  @IsSafeText()
   @MinLength(1)
   @MaxLength(200)
   q?: string;

@@ -11,7 +11,7 @@ import {
   MaxLength,
   Min,
 } from 'class-validator';
-import { PageQueryDto } from '@app/common';
+import { IsSafeText, PageQueryDto } from '@app/common';
 import { MAX_RESULTS_LIMIT } from '@app/google-maps';
 import {
   SCRAPER_JOB_STATUSES,
@@ -27,6 +27,7 @@ export class CreateScrapeJobDto {
   @ApiProperty({ example: 'coffee shop', maxLength: 200 })
   @Transform(trim)
   @IsString()
+  @IsSafeText()
   @IsNotEmpty()
   @MaxLength(200)
   keyword!: string;
@@ -35,6 +36,7 @@ export class CreateScrapeJobDto {
   @ApiProperty({ example: 'Jakarta Selatan', maxLength: 200 })
   @Transform(trim)
   @IsString()
+  @IsSafeText()
   @IsNotEmpty()
   @MaxLength(200)
   location!: string;
@@ -44,6 +46,7 @@ export class CreateScrapeJobDto {
   @IsOptional()
   @Transform(trim)
   @IsString()
+  @IsSafeText()
   @MaxLength(200)
   kecamatan?: string;
 
