@@ -8,6 +8,7 @@ import { AllExceptionsFilter } from '@app/common';
 import type { AppConfig } from '@app/config';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import { mountBullBoard } from './modules/admin/bull-board.js';
+import { corsOptions } from './cors.options.js';
 import { requestId } from './logger.options.js';
 
 export const API_PREFIX = 'api';
@@ -19,7 +20,9 @@ export async function createHttpApp(
 ): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: config.http.bodyLimitBytes,
-    trustProxy: true,
+    // X-Forwarded-* are believed only from the configured proxies: trusting every hop lets
+    // any client choose its own address (and so dodge the per-address login throttle).
+    trustProxy: config.http.trustedProxies.length ? config.http.trustedProxies : false,
     // SSE connections are long-lived: on shutdown, idle keep-alive sockets close at once.
     forceCloseConnections: 'idle',
     return503OnClosing: true,
@@ -72,19 +75,7 @@ export async function configureHttpApp(
     void reply.header('X-Request-Id', request.id);
     securityHeaders(request.raw, reply.raw, (error?: unknown) => done(error as Error | undefined));
   });
-  app.enableCors({
-    origin: config.http.corsOrigins.includes('*') ? true : config.http.corsOrigins,
-    credentials: true,
-    exposedHeaders: [
-      'X-Request-Id',
-      'Retry-After',
-      'X-RateLimit-Limit',
-      'X-RateLimit-Remaining',
-      'X-RateLimit-Reset',
-      'RateLimit',
-      'RateLimit-Policy',
-    ],
-  });
+  app.enableCors(corsOptions(config));
 
   app.useGlobalPipes(
     new ValidationPipe({
