@@ -79,6 +79,38 @@ describe('loadAppConfig', () => {
     expect(config.quotas.scraper.user).toBe(3);
   });
 
+  it('trusts no proxy by default, and parses TRUSTED_PROXIES as addresses and CIDR ranges', () => {
+    expect(loadAppConfig({}).config.http.trustedProxies).toEqual([]);
+    expect(
+      loadAppConfig({ TRUSTED_PROXIES: '10.0.0.1, 10.1.0.0/16,fd00::/8 ,loopback' }).config.http
+        .trustedProxies,
+    ).toEqual(['10.0.0.1', '10.1.0.0/16', 'fd00::/8', 'loopback']);
+    for (const bad of ['*', 'true', '10.0.0.0/33', 'proxy.example.com', '10.0.0.1/8/1'])
+      expect(problemsOf({ TRUSTED_PROXIES: bad }).join(), bad).toMatch(/^TRUSTED_PROXIES: /);
+  });
+
+  it('throttles logins per address + email and, more loosely, per email', () => {
+    const { auth } = loadAppConfig({}).config;
+    expect(auth.loginThrottle).toEqual({ limit: 5, ttlSeconds: 60 });
+    expect(auth.loginAccountThrottle).toEqual({ limit: 20, ttlSeconds: 900 });
+    expect(
+      loadAppConfig({ LOGIN_ACCOUNT_THROTTLE_LIMIT: '50' }).config.auth.loginAccountThrottle.limit,
+    ).toBe(50);
+    expect(problemsOf({ LOGIN_ACCOUNT_THROTTLE_LIMIT: '0' }).join()).toMatch(
+      /^LOGIN_ACCOUNT_THROTTLE_LIMIT: /,
+    );
+  });
+
+  it('parses CORS_ORIGINS and refuses an origin that could never match', () => {
+    expect(loadAppConfig({}).config.http.corsOrigins).toEqual(['*']);
+    expect(
+      loadAppConfig({ CORS_ORIGINS: 'https://app.example.com, http://localhost:5173,*' }).config
+        .http.corsOrigins,
+    ).toEqual(['https://app.example.com', 'http://localhost:5173', '*']);
+    for (const bad of ['https://app.example.com/', 'app.example.com', 'https://*.example.com'])
+      expect(problemsOf({ CORS_ORIGINS: bad }).join(), bad).toMatch(/^CORS_ORIGINS: /);
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadAppConfig({ PORT: '', JWT_SECRET: '' }).config.port).toBe(3000);
   });

@@ -18,13 +18,22 @@ export abstract class AppConfig {
   declare readonly shutdownTimeoutMs: number;
   declare readonly database: { url: string; poolSize: number };
   declare readonly redis: { url: string; keyPrefix: string };
-  declare readonly http: { bodyLimitBytes: number; corsOrigins: string[] };
+  declare readonly http: {
+    bodyLimitBytes: number;
+    /** Origins given credentials; `*` in the list: any other origin, without credentials. */
+    corsOrigins: string[];
+    /** Addresses / CIDR ranges of proxies whose X-Forwarded-* headers are believed. */
+    trustedProxies: string[];
+  };
   declare readonly auth: {
     jwtSecret: string;
     jwtExpiresInSeconds: number;
     adminEmail?: string;
     adminPassword?: string;
+    /** Login attempts per client address + email. */
     loginThrottle: { limit: number; ttlSeconds: number };
+    /** Login attempts per email, from any address. */
+    loginAccountThrottle: { limit: number; ttlSeconds: number };
   };
   /** Hourly quota per bucket and role; `null` means unlimited. */
   declare readonly quotas: Record<QuotaBucket, Record<UserRole, number | null>>;
@@ -128,7 +137,11 @@ export function loadAppConfig(
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     database: { url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE },
     redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
-    http: { bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES, corsOrigins: env.CORS_ORIGINS },
+    http: {
+      bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES,
+      corsOrigins: env.CORS_ORIGINS,
+      trustedProxies: env.TRUSTED_PROXIES,
+    },
     auth: {
       jwtSecret,
       jwtExpiresInSeconds: env.JWT_EXPIRES_IN,
@@ -137,6 +150,10 @@ export function loadAppConfig(
       loginThrottle: {
         limit: env.LOGIN_THROTTLE_LIMIT,
         ttlSeconds: env.LOGIN_THROTTLE_TTL_SECONDS,
+      },
+      loginAccountThrottle: {
+        limit: env.LOGIN_ACCOUNT_THROTTLE_LIMIT,
+        ttlSeconds: env.LOGIN_ACCOUNT_THROTTLE_TTL_SECONDS,
       },
     },
     quotas: {

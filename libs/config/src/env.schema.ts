@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** Development fallbacks for secrets that have no safe default. Refused when NODE_ENV=production. */
@@ -16,6 +17,23 @@ const csv = () =>
       .map((x) => x.trim())
       .filter(Boolean),
   );
+
+/** A browser's Origin header: scheme, host, optional port. */
+const ORIGIN = /^https?:\/\/[a-z0-9.-]+(:\d{1,5})?$|^https?:\/\/\[[0-9a-f:.]+\](:\d{1,5})?$/i;
+
+/** proxy-addr's names for address ranges, accepted by Fastify's `trustProxy`. */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/** An address, a CIDR range (`10.0.0.0/8`, `fd00::/8`) or a named range (`loopback`). */
+export function isProxyAddress(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.has(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (!family || rest.length) return false;
+  if (prefix === undefined) return true;
+  const bits = /^\d{1,3}$/.test(prefix) ? Number(prefix) : -1;
+  return bits >= 0 && bits <= (family === 4 ? 32 : 128);
+}
 
 /** Durations such as `3600`, `90s`, `15m`, `1h`, `7d`, parsed to seconds. */
 export const durationSeconds = () =>
@@ -53,7 +71,20 @@ export const envSchema = z.object({
     .default('gm'),
 
   HTTP_BODY_LIMIT_BYTES: int(1024).default(1_048_576),
-  CORS_ORIGINS: csv().default(['*']),
+  /** Origins allowed with credentials; `*` allows any other origin, without credentials. */
+  CORS_ORIGINS: csv()
+    .refine((entries) => entries.every((entry) => entry === '*' || ORIGIN.test(entry)), {
+      message:
+        'expected * or origins such as https://app.example.com (scheme, host and port; no path, no trailing slash)',
+    })
+    .default(['*']),
+  /** Proxies whose X-Forwarded-For / -Proto / -Host are believed; none by default. */
+  TRUSTED_PROXIES: csv()
+    .refine((entries) => entries.every(isProxyAddress), {
+      message:
+        'expected comma-separated IP addresses, CIDR ranges or loopback/linklocal/uniquelocal',
+    })
+    .default([]),
   SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
 
   JWT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -62,6 +93,9 @@ export const envSchema = z.object({
   ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   LOGIN_THROTTLE_LIMIT: int(1).default(5),
   LOGIN_THROTTLE_TTL_SECONDS: int(1).default(60),
+  /** Attempts on one account from any address; higher than per address so its owner is rarely locked out. */
+  LOGIN_ACCOUNT_THROTTLE_LIMIT: int(1).default(20),
+  LOGIN_ACCOUNT_THROTTLE_TTL_SECONDS: int(1).default(900),
 
   CRAWLER_WEBHOOK_API_KEY: z.string().min(8, 'must be at least 8 characters').optional(),
   CRAWLER_JOB_TIMEOUT: durationSeconds().default(600),

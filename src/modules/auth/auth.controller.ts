@@ -47,7 +47,8 @@ export class AuthController {
   @ApiOkResponse({ type: LoginResponseDto })
   @ApiUnauthorizedResponse({ description: 'Wrong email or password' })
   @ApiTooManyRequestsResponse({
-    description: 'Too many attempts for this IP and email in a minute',
+    description:
+      'Too many attempts for this email from this address, or for this email from anywhere; Retry-After says when to try again',
   })
   login(@Body() dto: LoginDto): Promise<LoginResponseDto> {
     return this.auth.login(dto);

@@ -11,7 +11,13 @@ import { User } from './entities/user.entity.js';
 import { JwtAuthGuard } from './guards/jwt-auth.guard.js';
 import { RolesGuard } from './guards/roles.guard.js';
 import { JwtStrategy } from './jwt.strategy.js';
-import { LOGIN_THROTTLER, LoginThrottlerGuard } from './throttling/login-throttler.guard.js';
+import {
+  LOGIN_ACCOUNT_THROTTLER,
+  LOGIN_THROTTLER,
+  loginAccountTracker,
+  loginAddressTracker,
+  LoginThrottlerGuard,
+} from './throttling/login-throttler.guard.js';
 import { RedisThrottlerStorage } from './throttling/redis-throttler.storage.js';
 import { UsersService } from './users.service.js';
 
@@ -28,11 +34,22 @@ import { UsersService } from './users.service.js';
     ThrottlerModule.forRootAsync({
       inject: [AppConfig, RedisService],
       useFactory: (config: AppConfig, redis: RedisService) => ({
+        // Checked in order of window (the guard sorts by ttl): an attempt already refused per
+        // address does not count against the account.
         throttlers: [
           {
             name: LOGIN_THROTTLER,
             limit: config.auth.loginThrottle.limit,
             ttl: config.auth.loginThrottle.ttlSeconds * 1000,
+            getTracker: loginAddressTracker,
+          },
+          {
+            name: LOGIN_ACCOUNT_THROTTLER,
+            limit: config.auth.loginAccountThrottle.limit,
+            ttl: config.auth.loginAccountThrottle.ttlSeconds * 1000,
+            getTracker: loginAccountTracker,
+            // How many attempts others made on an account is nobody's business.
+            setHeaders: false,
           },
         ],
         storage: new RedisThrottlerStorage(redis),
