@@ -101,8 +101,14 @@ describe('Hostile input', () => {
     expect(logged).toEqual([]);
   });
 
-  const count = async (table: string) =>
-    (await db.query(`SELECT count(*)::int AS n FROM ${table}`))[0].n as number;
+  // Other test files write to the same database at the same time: count only this file's rows.
+  const count = async (sql: string, params: unknown[]) =>
+    (await db.query(`SELECT count(*)::int AS n FROM ${sql}`, params))[0].n as number;
+  /** Users registered with this case's email or marker name. */
+  const usersLike = (body: { email: string; name: string }) =>
+    count('users WHERE email = $1 OR name = $2', [body.email, body.name]);
+  const jobsOf = (table: 'crawler_jobs' | 'scraper_jobs') =>
+    count(`${table} WHERE user_id = $1`, [admin.id]);
 
   /** Sends the request and asserts the exact status, never a 5xx. */
   const send = async (
@@ -120,18 +126,18 @@ describe('Hostile input', () => {
     const base = () => ({
       email: `hostile-${randomUUID()}@example.com`,
       password: 'a-long-enough-password',
-      name: 'Ana',
+      name: `Ana ${randomUUID()}`,
     });
 
     for (const field of ['email', 'name'] as const) {
       for (const [label, value] of Object.entries(BAD_TEXT)) {
         it(`refuses ${field} with ${label}: 422 naming ${field}, no user stored`, async () => {
-          const before = await count('users');
+          const body = base();
           const res = await send('POST', '/api/auth/register', 422, {
-            body: { ...base(), [field]: value },
+            body: { ...body, [field]: value },
           });
           expect(messagesOf(res)).toMatch(new RegExp(`\\b${field}\\b`));
-          expect(await count('users')).toBe(before);
+          expect(await usersLike(body)).toBe(0);
         });
       }
     }
@@ -139,12 +145,12 @@ describe('Hostile input', () => {
     for (const [label, value] of Object.entries(BAD_TEXT)) {
       if (label === 'CR/LF framing') continue; // any printable password is fine; see below
       it(`refuses password with ${label}: 422 naming password, no user stored`, async () => {
-        const before = await count('users');
+        const body = base();
         const res = await send('POST', '/api/auth/register', 422, {
-          body: { ...base(), password: value },
+          body: { ...body, password: value },
         });
         expect(messagesOf(res)).toMatch(/\bpassword\b/);
-        expect(await count('users')).toBe(before);
+        expect(await usersLike(body)).toBe(0);
       });
     }
 
@@ -170,11 +176,11 @@ describe('Hostile input', () => {
     }
 
     it('answers an oversize body with 413, storing nothing', async () => {
-      const before = await count('users');
+      const body = base();
       await send('POST', '/api/auth/register', 413, {
-        body: { ...base(), name: 'x'.repeat(BODY_LIMIT) },
+        body: { ...body, password: 'x'.repeat(BODY_LIMIT) },
       });
-      expect(await count('users')).toBe(before);
+      expect(await usersLike(body)).toBe(0);
     });
   });
 
@@ -205,13 +211,13 @@ describe('Hostile input', () => {
     for (const [label, value] of Object.entries(BAD_TEXT)) {
       if (label === 'array for a string') continue; // a nested array is in the next table
       it(`refuses a keyword with ${label}: 422 naming keywords, no job stored`, async () => {
-        const before = await count('crawler_jobs');
+        const before = await jobsOf('crawler_jobs');
         const res = await send('POST', '/api/crawler/start', 422, {
           token: admin.token,
           body: { domain_count: 2, keywords: ['fine keyword', value] },
         });
         expect(messagesOf(res)).toMatch(/\bkeywords\b/);
-        expect(await count('crawler_jobs')).toBe(before);
+        expect(await jobsOf('crawler_jobs')).toBe(before);
       });
     }
 
@@ -224,10 +230,10 @@ describe('Hostile input', () => {
     };
     for (const [label, body] of Object.entries(badShapes)) {
       it(`refuses ${label}: 422, no job stored`, async () => {
-        const before = await count('crawler_jobs');
+        const before = await jobsOf('crawler_jobs');
         const res = await send('POST', '/api/crawler/start', 422, { token: admin.token, body });
         expect(messagesOf(res)).toMatch(/\b(keywords|domain_count)\b/);
-        expect(await count('crawler_jobs')).toBe(before);
+        expect(await jobsOf('crawler_jobs')).toBe(before);
       });
     }
 
@@ -245,12 +251,12 @@ describe('Hostile input', () => {
     }
 
     it('answers an oversize body with 413, storing nothing', async () => {
-      const before = await count('crawler_jobs');
+      const before = await jobsOf('crawler_jobs');
       await send('POST', '/api/crawler/start', 413, {
         token: admin.token,
         body: { domain_count: 1, keywords: ['x'.repeat(BODY_LIMIT)] },
       });
-      expect(await count('crawler_jobs')).toBe(before);
+      expect(await jobsOf('crawler_jobs')).toBe(before);
     });
   });
 
@@ -260,13 +266,13 @@ describe('Hostile input', () => {
         // Runs of white space, line breaks included, are folded to one space (documented).
         if (label === 'CR/LF framing') continue;
         it(`refuses ${field} with ${label}: 422 naming ${field}, no job stored`, async () => {
-          const before = await count('scraper_jobs');
+          const before = await jobsOf('scraper_jobs');
           const res = await send('POST', '/api/scraper/jobs', 422, {
             token: admin.token,
             body: { keyword: 'coffee', location: 'Jakarta', [field]: value },
           });
           expect(messagesOf(res)).toMatch(new RegExp(`\\b${field}\\b`));
-          expect(await count('scraper_jobs')).toBe(before);
+          expect(await jobsOf('scraper_jobs')).toBe(before);
         });
       }
     }
@@ -288,13 +294,13 @@ describe('Hostile input', () => {
       'refresh as a string': { refresh: 'yes' },
     })) {
       it(`refuses ${label}: 422, no job stored`, async () => {
-        const before = await count('scraper_jobs');
+        const before = await jobsOf('scraper_jobs');
         const res = await send('POST', '/api/scraper/jobs', 422, {
           token: admin.token,
           body: { keyword: 'coffee', location: 'Jakarta', ...body },
         });
         expect(messagesOf(res)).toMatch(/\b(max_results|refresh)\b/);
-        expect(await count('scraper_jobs')).toBe(before);
+        expect(await jobsOf('scraper_jobs')).toBe(before);
       });
     }
 
@@ -312,12 +318,12 @@ describe('Hostile input', () => {
     }
 
     it('answers an oversize body with 413, storing nothing', async () => {
-      const before = await count('scraper_jobs');
+      const before = await jobsOf('scraper_jobs');
       await send('POST', '/api/scraper/jobs', 413, {
         token: admin.token,
         body: { keyword: 'x'.repeat(BODY_LIMIT), location: 'Jakarta' },
       });
-      expect(await count('scraper_jobs')).toBe(before);
+      expect(await jobsOf('scraper_jobs')).toBe(before);
     });
   });
 
