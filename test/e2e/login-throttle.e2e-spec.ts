@@ -121,6 +121,44 @@ describe('Login throttle behind a trusted proxy (TRUSTED_PROXIES=127.0.0.1)', ()
     expect((await login(t, other.email, other.password, freshAddress())).status).toBe(200);
   });
 
+  it('keeps the owner in where they logged in before, while strangers lock the account elsewhere', async () => {
+    const user = await createUser(t);
+    const home = freshAddress();
+    // (That first login, from a then unknown address, counted against the account.)
+    expect((await login(t, user.email, user.password, home)).status).toBe(200);
+    for (let i = 0; i < ACCOUNT_LIMIT - 1; i++)
+      expect((await login(t, user.email, wrong, freshAddress())).status).toBe(401);
+    expect((await login(t, user.email, user.password, freshAddress())).status).toBe(429);
+    // At home the account lock does not apply; the per-address limit (counting both
+    // successful logins) still does.
+    expect((await login(t, user.email, user.password, home)).status).toBe(200);
+    for (let i = 0; i < ADDRESS_LIMIT - 2; i++)
+      expect((await login(t, user.email, wrong, home)).status).toBe(401);
+    expect((await login(t, user.email, wrong, home)).status).toBe(429);
+  });
+
+  it('shares the account count between API processes', { timeout: 120_000 }, async () => {
+    const second = await createTestApp({
+      env: {
+        ...THROTTLE_ENV,
+        TRUSTED_PROXIES: '127.0.0.1',
+        REDIS_KEY_PREFIX: t.config.redis.keyPrefix,
+      },
+    });
+    try {
+      const email = `target-${randomUUID()}@example.com`;
+      const statuses = await Promise.all(
+        Array.from({ length: ACCOUNT_LIMIT + 6 }, (_, i) =>
+          login(i % 2 ? second : t, email, wrong, freshAddress()),
+        ),
+      );
+      expect(statuses.filter((r) => r.status === 401)).toHaveLength(ACCOUNT_LIMIT);
+      expect(statuses.filter((r) => r.status === 429)).toHaveLength(6);
+    } finally {
+      await second.close();
+    }
+  });
+
   // Every attempt let through costs an argon2 verification: generous time on a busy machine.
   it(
     'counts the account limit exactly when attempts from many addresses arrive at once',

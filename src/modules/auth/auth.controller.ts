@@ -1,4 +1,13 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Post, UseGuards } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Post,
+  UseGuards,
+  UseInterceptors,
+} from '@nestjs/common';
 import {
   ApiConflictResponse,
   ApiCreatedResponse,
@@ -18,7 +27,10 @@ import {
   RegisterResponseDto,
   UserDto,
 } from './dto/auth.dto.js';
-import { LoginThrottlerGuard } from './throttling/login-throttler.guard.js';
+import {
+  LoginThrottlerGuard,
+  RememberLoginAddressInterceptor,
+} from './throttling/login-throttler.guard.js';
 import { UsersService } from './users.service.js';
 
 @ApiTags('auth')
@@ -41,6 +53,7 @@ export class AuthController {
 
   @Public()
   @UseGuards(LoginThrottlerGuard)
+  @UseInterceptors(RememberLoginAddressInterceptor)
   @Post('login')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({ summary: 'Exchange email and password for a bearer token' })

@@ -17,7 +17,9 @@ import {
   loginAccountTracker,
   loginAddressTracker,
   LoginThrottlerGuard,
+  RememberLoginAddressInterceptor,
 } from './throttling/login-throttler.guard.js';
+import { KnownLoginAddresses } from './throttling/known-login-addresses.js';
 import { RedisThrottlerStorage } from './throttling/redis-throttler.storage.js';
 import { UsersService } from './users.service.js';
 
@@ -61,7 +63,9 @@ import { UsersService } from './users.service.js';
     UsersService,
     AuthService,
     JwtStrategy,
+    KnownLoginAddresses,
     LoginThrottlerGuard,
+    RememberLoginAddressInterceptor,
     JwtAuthGuard,
     RolesGuard,
   ],
