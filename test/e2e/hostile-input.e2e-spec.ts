@@ -410,6 +410,10 @@ describe('Hostile input', () => {
       ['GET', '/api/crawler/status/%00', 404],
       ['GET', '/api/crawler/status/%ED%A0%80', 400], // Fastify: not a valid URL component
       ['POST', '/api/crawler/cancel/..%2F..%2Fetc%2Fpasswd', 404],
+      ['GET', '/api/crawler/logs/..%2F..%2Fetc%2Fpasswd', 404],
+      ['GET', '/api/crawler/logs/%00', 404],
+      ['GET', '/api/scraper/jobs/..%2F..%2Fetc%2Fpasswd/events', 422],
+      ['GET', '/api/scraper/jobs/%00/events', 422],
       ['GET', '/api/admin/queues/..%2F..%2Fetc/failed', 404],
       ['POST', '/api/admin/queues/scraper/jobs/..%2F..%2Fx/retry', 404],
       ['POST', '/api/admin/queues/scraper/jobs/%00/retry', 404],
