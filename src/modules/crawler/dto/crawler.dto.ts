@@ -147,7 +147,8 @@ export class CrawlerJobDto {
       log_count: job.logCount,
       summary: job.summary ?? null,
       summaries: job.summaries,
-      domains: job.domains,
+      // A set since the write path de-duplicates; jobs stored before that may still hold repeats.
+      domains: [...new Set(job.domains)],
       error: job.error,
       created_at: job.createdAt.toISOString(),
       started_at: job.startedAt?.toISOString() ?? null,
