@@ -96,7 +96,7 @@ describe('Crawler under PostgreSQL and Redis outages', () => {
           const app = starts.length % 2 ? b : a;
           const res = await app.http
             .post('/api/crawler/start', { domain_count: 1, keywords: ['fault start'] }, admin.token)
-            .catch(() => ({ status: 0, body: {} as { job_id?: string } }));
+            .catch(() => ({ status: 0, body: {} }));
           starts.push({ status: res.status, jobId: res.body?.job_id });
           return res.status === 201;
         },
