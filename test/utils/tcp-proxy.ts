@@ -14,6 +14,10 @@ export class TcpProxy {
     private readonly targetPort: number,
   ) {}
 
+  get running(): boolean {
+    return this.server !== undefined;
+  }
+
   async start(port = 0): Promise<this> {
     this.server = net.createServer((client) => {
       const upstream = net.connect(this.targetPort, this.targetHost);

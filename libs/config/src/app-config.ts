@@ -41,6 +41,8 @@ export abstract class AppConfig {
     webhookApiKey: string;
     jobTimeoutMs: number;
     concurrency: number;
+    /** `end` of a completed job's streams is held this long after completion (CRAWLER_END_SETTLE_MS). */
+    endSettleMs: number;
   };
   declare readonly runpod: {
     mode: 'pod' | 'serverless';
@@ -172,6 +174,7 @@ export function loadAppConfig(
       webhookApiKey,
       jobTimeoutMs: env.CRAWLER_JOB_TIMEOUT * 1000,
       concurrency: env.CRAWLER_CONCURRENCY,
+      endSettleMs: env.CRAWLER_END_SETTLE_MS,
     },
     runpod: {
       mode: env.RUNPOD_MODE,

@@ -101,6 +101,8 @@ export const envSchema = z.object({
   CRAWLER_JOB_TIMEOUT: durationSeconds().default(600),
   CRAWLER_RATE_LIMIT_PER_HOUR: int(0).default(10),
   PREMIUM_CRAWLER_RATE_LIMIT_PER_HOUR: int(0).default(50),
+  /** A completed job's streams hold `end` this long, so live viewers get the worker's closing lines. */
+  CRAWLER_END_SETTLE_MS: int(0, 60_000).default(1_500),
 
   RUNPOD_MODE: z.enum(['pod', 'serverless']).default('pod'),
   RUNPOD_URL: url().default('http://127.0.0.1:8001'),

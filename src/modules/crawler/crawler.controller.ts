@@ -6,10 +6,12 @@ import {
   HttpCode,
   HttpStatus,
   type MessageEvent,
+  MethodNotAllowedException,
   Param,
   Post,
   Query,
   Req,
+  Res,
   Sse,
   UseGuards,
 } from '@nestjs/common';
@@ -17,6 +19,8 @@ import {
   ApiConflictResponse,
   ApiCreatedResponse,
   ApiHeader,
+  ApiMethodNotAllowedResponse,
+  ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -27,8 +31,8 @@ import {
   ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
-import type { Observable } from 'rxjs';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { EMPTY, type Observable } from 'rxjs';
 import {
   AcceptsQueryToken,
   ApiKeyAuth,
@@ -99,6 +103,26 @@ export class CrawlerController {
     return { status: 'success', job_id: dto.job_id, message: 'Log message received and queued' };
   }
 
+  /** The earlier system's "endpoint alive" probe (`curl …/api/crawler/log`): 405 says it is there and takes POST. */
+  @Public()
+  @Get('log')
+  @ApiOperation({
+    summary:
+      'Not a read endpoint: answers 405 with `Allow: POST` (the webhook is alive; send lines with POST)',
+  })
+  @ApiMethodNotAllowedResponse({
+    description: 'Always; the webhook takes POST',
+    headers: {
+      Allow: { description: 'The allowed method', schema: { type: 'string', example: 'POST' } },
+    },
+  })
+  logProbe(@Res({ passthrough: true }) reply: FastifyReply): never {
+    void reply.header('Allow', 'POST');
+    throw new MethodNotAllowedException(
+      'The crawler webhook takes POST (X-API-Key, {job_id, message})',
+    );
+  }
+
   @Auth()
   @AcceptsQueryToken()
   @UseGuards(CrawlerJobAccessGuard)
@@ -107,7 +131,9 @@ export class CrawlerController {
     summary: "Server-Sent Events stream of a job's log",
     description:
       'Every line logged so far (or those after `Last-Event-ID`), then live lines, each a `message` event with its id; ' +
-      'a `: keepalive` comment at least every 15 s; when the job ends, `event: end` with `{"status": …}`, then the stream closes.',
+      'a `: keepalive` comment at least every 15 s; when the job ends, `event: end` with `{"status": …}` (held for CRAWLER_END_SETTLE_MS after completion, ' +
+      "so the worker's closing lines arrive first), then the stream closes: call `close()` on `end`. `end` and `error` repeat the last line's id. " +
+      'A reconnect to an ended job with nothing after its Last-Event-ID answers 204.',
   })
   @ApiProduces('text/event-stream')
   @ApiParam({ name: 'job_id', format: 'uuid' })
@@ -118,18 +144,25 @@ export class CrawlerController {
     description: 'Same as the Last-Event-ID header',
   })
   @ApiOkResponse({ description: 'text/event-stream' })
+  @ApiNoContentResponse({
+    description:
+      'A reconnect (Last-Event-ID given) to an ended job with no line after that id: nothing more will come, and 204 stops a browser EventSource from reconnecting',
+  })
   @ApiNotFoundResponse({ description: 'Unknown job, or not yours' })
   stream(
     @Headers('last-event-id') lastEventIdHeader: string | undefined,
     @Query('last_event_id') lastEventIdQuery: string | undefined,
     @Req() req: FastifyRequest & CrawlerJobRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Observable<MessageEvent> {
-    const job = req.crawlerJob!;
-    return this.logs.stream(
-      job.id,
+    const stream = this.logs.open(
+      req.crawlerJob!,
       lastEventIdOf(lastEventIdHeader, lastEventIdQuery),
       req.raw.socket,
     );
+    if (stream) return stream;
+    reply.status(HttpStatus.NO_CONTENT);
+    return EMPTY;
   }
 
   @Auth()

@@ -182,7 +182,7 @@ export class CrawlerService {
     const run: RunpodDispatch = { run_id: runId, at: new Date().toISOString() };
     const rows = await this.dataSource.query<[Array<{ status: CrawlerJobStatus }>, number]>(
       `UPDATE crawler_jobs SET runpod_runs = runpod_runs || jsonb_build_object($2::text, $3::jsonb),
-              domains = domains || $4::jsonb,
+              domains = ${DOMAIN_SET_SQL('domains || $4::jsonb')},
               last_activity_at = CASE WHEN status = 'running' THEN now() ELSE last_activity_at END,
               updated_at = now()
        WHERE id = $1 RETURNING status`,
@@ -273,5 +273,12 @@ export class CrawlerService {
     } satisfies CrawlerJobEvent);
   }
 }
+
+/**
+ * SQL for the jsonb array `expr` with each value once, in order of first appearance: a job's
+ * domains are the set generated, though a pod's final answer and its [SUMMARY] both list them.
+ */
+export const DOMAIN_SET_SQL = (expr: string) =>
+  `(SELECT COALESCE(jsonb_agg(d.value ORDER BY d.first), '[]'::jsonb) FROM (SELECT e.value, min(e.ord) AS first FROM jsonb_array_elements(${expr}) WITH ORDINALITY AS e(value, ord) GROUP BY e.value) d)`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

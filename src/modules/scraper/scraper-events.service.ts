@@ -7,7 +7,11 @@ import {
   type ScrapeResult,
   type ScraperJobStatus,
 } from './entities/scraper-job.entity.js';
-import { SCRAPER_EVENTS_CHANNEL, SSE_KEEPALIVE_MS } from './scraper.constants.js';
+import {
+  SCRAPER_END_EVENT_ID,
+  SCRAPER_EVENTS_CHANNEL,
+  SSE_KEEPALIVE_MS,
+} from './scraper.constants.js';
 
 /** A job's state as events carry it (snake_case, like the API). */
 export interface ScrapeJobSnapshot {
@@ -65,8 +69,9 @@ export class ScraperEventsService implements OnModuleDestroy {
         }
         subscriber.next({ id: String(++seq), type: 'status', data: event.job });
         if (FINAL_SCRAPER_STATUSES.has(event.job.status)) {
+          // A fixed id: a client that reconnects with it has seen `end` (answered 204, see SCRAPER_END_EVENT_ID).
           subscriber.next({
-            id: String(++seq),
+            id: SCRAPER_END_EVENT_ID,
             type: 'end',
             data: { status: event.job.status, result: event.job.result, error: event.job.error },
           });

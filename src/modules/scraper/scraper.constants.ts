@@ -55,3 +55,9 @@ export interface ScrapeJobData {
   maxResults: number;
   cacheKey: string;
 }
+
+/**
+ * The id of a job's `end` event. A browser EventSource reconnects after the stream closes, sending
+ * it as Last-Event-ID: a finished job then answers 204, which stops the browser.
+ */
+export const SCRAPER_END_EVENT_ID = 'end';

@@ -3,11 +3,13 @@ import {
   Controller,
   Get,
   HttpCode,
+  Headers,
   HttpStatus,
   Param,
   ParseUUIDPipe,
   Post,
   Query,
+  Req,
   Res,
   Sse,
   UseGuards,
@@ -16,6 +18,7 @@ import type { MessageEvent } from '@nestjs/common';
 import {
   ApiAcceptedResponse,
   ApiExtraModels,
+  ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
@@ -25,7 +28,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
-import type { Observable } from 'rxjs';
+import { EMPTY, type Observable } from 'rxjs';
 import {
   AcceptsQueryToken,
   ApiPaginatedResponse,
@@ -42,7 +45,9 @@ import {
   ScrapeJobCachedDto,
   ScraperJobDto,
 } from './dto/scraper.dto.js';
-import { ScraperJobAccessGuard } from './scraper-job-access.guard.js';
+import { FINAL_SCRAPER_STATUSES } from './entities/scraper-job.entity.js';
+import { ScraperJobAccessGuard, type ScraperJobRequest } from './scraper-job-access.guard.js';
+import { SCRAPER_END_EVENT_ID } from './scraper.constants.js';
 import { ScraperService } from './scraper.service.js';
 
 const uuid = new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.UNPROCESSABLE_ENTITY });
@@ -109,11 +114,28 @@ export class ScraperController {
       'Server-Sent Events of a job: its current state, then `status` and `progress` events, then `end`',
     description:
       '`event: status` data `{job_id, status, progress, attempts_made, error, result}`; `event: progress` data ' +
-      '`{job_id, progress}`; `event: end` data `{status, result, error}`, then the stream closes.',
+      '`{job_id, progress}`; `event: end` (id `end`) data `{status, result, error}`, then the stream closes: call `close()` on `end`. ' +
+      'A reconnect with Last-Event-ID `end` to a finished job answers 204.',
   })
   @ApiProduces('text/event-stream')
+  @ApiNoContentResponse({
+    description:
+      'A reconnect after `end` (Last-Event-ID `end`) to a finished job: 204 stops a browser EventSource from reconnecting',
+  })
   @ApiNotFoundResponse({ description: 'No such job, or not yours' })
-  events(@Param('job_id') id: string): Observable<MessageEvent> {
+  events(
+    @Param('job_id') id: string,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Req() req: ScraperJobRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Observable<MessageEvent> {
+    if (
+      lastEventId === SCRAPER_END_EVENT_ID &&
+      FINAL_SCRAPER_STATUSES.has(req.scraperJob!.status)
+    ) {
+      reply.status(HttpStatus.NO_CONTENT);
+      return EMPTY;
+    }
     return this.scraper.events(id);
   }
 }

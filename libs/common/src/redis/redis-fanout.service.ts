@@ -31,6 +31,7 @@ export class RedisFanout implements OnApplicationShutdown {
   private readonly logger = new Logger(RedisFanout.name);
   private connection: Redis | null = null;
   private readonly channels = new Map<string, Channel>();
+  private connectionReady: Promise<void> | null = null;
 
   constructor(private readonly redis: RedisService) {}
 
@@ -43,12 +44,20 @@ export class RedisFanout implements OnApplicationShutdown {
     const connection = this.subscriber();
     let entry = this.channels.get(channel);
     if (!entry) {
-      const ready = connection.subscribe(channel).then(() => undefined);
-      entry = { listeners: new Set(), ready };
+      // SUBSCRIBE only once the connection is ready: sent while ioredis is still setting it up
+      // (SELECT of a non-zero db, CLIENT SETNAME, the ready check), a burst of SUBSCRIBEs makes
+      // ioredis reject some with "Connection in subscriber mode" — every stream of a mass
+      // reconnect on a fresh process would then wait for its 15 s re-read.
+      const created: Channel = { listeners: new Set(), ready: Promise.resolve() };
+      created.ready = this.whenReady(connection).then(async () => {
+        // The last listener may have left meanwhile: then there is nothing to subscribe.
+        if (this.channels.get(channel) === created) await connection.subscribe(channel);
+      });
+      entry = created;
       this.channels.set(channel, entry);
       // A failed SUBSCRIBE is the listeners' to handle (through `ready`); forget the channel so a later subscriber retries.
-      ready.catch(() => {
-        if (this.channels.get(channel) === entry) this.channels.delete(channel);
+      created.ready.catch(() => {
+        if (this.channels.get(channel) === created) this.channels.delete(channel);
       });
     }
     const current = entry;
@@ -74,7 +83,19 @@ export class RedisFanout implements OnApplicationShutdown {
 
   onApplicationShutdown(): void {
     this.channels.clear();
+    this.connectionReady = null;
     this.connection = null; // RedisService closes the connection itself
+  }
+
+  /** Resolves once the subscriber connection is ready (at once if it is); one waiter for every caller. */
+  private whenReady(connection: Redis): Promise<void> {
+    if (connection.status === 'ready') return Promise.resolve();
+    return (this.connectionReady ??= new Promise<void>((resolve) =>
+      connection.once('ready', () => {
+        this.connectionReady = null;
+        resolve();
+      }),
+    ));
   }
 
   private subscriber(): Redis {

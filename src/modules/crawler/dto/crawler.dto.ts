@@ -148,7 +148,8 @@ export class CrawlerJobDto {
       log_count: job.logCount,
       summary: job.summary ?? null,
       summaries: job.summaries,
-      domains: job.domains,
+      // A set since the write path de-duplicates; jobs stored before that may still hold repeats.
+      domains: [...new Set(job.domains)],
       error: job.error,
       created_at: job.createdAt.toISOString(),
       started_at: job.startedAt?.toISOString() ?? null,
@@ -162,9 +163,12 @@ export class CancelCrawlerResponseDto {
   @ApiProperty({ example: 'cancelled' }) status!: 'cancelled';
 }
 
-/** `?last_event_id=` for clients that cannot send the Last-Event-ID header. */
-export const lastEventIdOf = (header: unknown, query: unknown): number => {
+/**
+ * The client's position: `Last-Event-ID` (a reconnecting EventSource) or `?last_event_id=` (clients
+ * that cannot send the header); null when neither carries a line id (a first visit).
+ */
+export const lastEventIdOf = (header: unknown, query: unknown): number | null => {
   const raw =
     typeof header === 'string' && header ? header : typeof query === 'string' ? query : '';
-  return /^\d{1,9}$/.test(raw.trim()) ? Number(raw.trim()) : 0;
+  return /^\d{1,9}$/.test(raw.trim()) ? Number(raw.trim()) : null;
 };

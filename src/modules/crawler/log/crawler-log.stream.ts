@@ -3,6 +3,7 @@ import { BeforeApplicationShutdown, Injectable, Logger, type MessageEvent } from
 import { Observable, type Subscriber } from 'rxjs';
 import { DataSource } from 'typeorm';
 import { DependencyUnavailableError } from '@app/common';
+import { AppConfig } from '@app/config';
 import {
   SSE_KEEPALIVE_MS,
   SSE_LIVE_BUFFER_LINES,
@@ -10,7 +11,11 @@ import {
   SSE_REORDER_GRACE_MS,
   SSE_REPLAY_PAGE,
 } from '../crawler.constants.js';
-import { isTerminal, type CrawlerJobStatus } from '../entities/crawler-job.entity.js';
+import {
+  isTerminal,
+  type CrawlerJob,
+  type CrawlerJobStatus,
+} from '../entities/crawler-job.entity.js';
 import { CrawlerLogBus, type LogListener } from './crawler-log.bus.js';
 
 interface LogRow {
@@ -28,7 +33,11 @@ interface LogRow {
  *   copy with an id below `next` is dropped;
  * - a live batch that starts past `next` (another process committed earlier ids but published
  *   later, or a message was lost) makes it read the gap from PostgreSQL;
- * - `end` carries the job's last id; the stream reads up to it, emits `event: end`, completes.
+ * - `end` carries the job's last id; the stream reads up to it, emits `event: end`, completes. A
+ *   completed job's `end` is held for CRAWLER_END_SETTLE_MS after completion: a worker's closing
+ *   lines come just after its [SUMMARY], and live viewers get them too.
+ * - No event but a line moves the client's last event id: `end` and `error` repeat the last line's
+ *   id (Nest would number an event without one from 1, and a browser would replay from there).
  * Memory per client is bounded: history is read page by page, each page only once the client's
  * socket has drained; live lines buffered during a read are capped (past the cap they are re-read);
  * live lines a client does not read are capped by Nest (`maxPendingDataLength`), which drops the
@@ -37,21 +46,43 @@ interface LogRow {
 @Injectable()
 export class CrawlerLogStream implements BeforeApplicationShutdown {
   private readonly logger = new Logger(CrawlerLogStream.name);
-  private readonly open = new Set<Subscriber<MessageEvent>>();
+  private readonly openStreams = new Set<Subscriber<MessageEvent>>();
+
+  private readonly settleMs: number;
 
   constructor(
     private readonly bus: CrawlerLogBus,
     private readonly dataSource: DataSource,
-  ) {}
+    config: AppConfig,
+  ) {
+    this.settleMs = config.crawler.endSettleMs;
+  }
+
+  /**
+   * The client's stream, or null when there is nothing left to send it: a reconnect (it gave a
+   * Last-Event-ID) to an ended job with no line after that id, past the settle time. The
+   * controller answers that with 204, the one answer that stops a browser's EventSource.
+   */
+  open(
+    job: CrawlerJob,
+    lastEventId: number | null,
+    socket?: Socket,
+  ): Observable<MessageEvent> | null {
+    const settling =
+      job.status === 'completed' && (job.finishedAt?.getTime() ?? 0) + this.settleMs > Date.now();
+    if (lastEventId !== null && isTerminal(job.status) && job.logCount <= lastEventId && !settling)
+      return null;
+    return this.stream(job.id, lastEventId ?? 0, socket);
+  }
 
   /** Streams still open on this process. */
   get openCount(): number {
-    return this.open.size;
+    return this.openStreams.size;
   }
 
   stream(jobId: string, afterSeq: number, socket?: Socket): Observable<MessageEvent> {
     return new Observable<MessageEvent>((subscriber) => {
-      this.open.add(subscriber);
+      this.openStreams.add(subscriber);
       let next = afterSeq + 1;
       let target = 0; // highest id known to exist
       let ended: { status: string; last: number } | null = null;
@@ -65,6 +96,9 @@ export class CrawlerLogStream implements BeforeApplicationShutdown {
       let early = new Map<number, string[]>();
       let earlyLines = 0;
       let gapTimer: NodeJS.Timeout | undefined;
+      // A completed job's `end` waits for its settle time (the worker's closing lines), then re-reads.
+      let settleTimer: NodeJS.Timeout | undefined;
+      let settled = false;
       const clearGap = () => {
         clearTimeout(gapTimer);
         gapTimer = undefined;
@@ -73,6 +107,20 @@ export class CrawlerLogStream implements BeforeApplicationShutdown {
       };
 
       const upper = () => (ended ? Math.min(target, ended.last) : target);
+
+      /** The job ended with `last` lines; held while `settleMs` remains, then re-read for lines logged meanwhile. */
+      const learnEnd = (status: string, last: number, settleMs: number) => {
+        target = Math.max(target, last);
+        if (ended) return;
+        if (settleMs > 0 && !settled) {
+          settleTimer ??= setTimeout(() => {
+            settled = true;
+            listener.resync();
+          }, settleMs);
+          return;
+        }
+        ended = { status, last };
+      };
 
       const finish = () => {
         if (closed) return;
@@ -136,14 +184,19 @@ export class CrawlerLogStream implements BeforeApplicationShutdown {
           do {
             if (resyncWanted) {
               resyncWanted = false;
+              // settle_ms: what remains of a completed job's settle time, by the database's clock.
               const rows = await this.dataSource.query<
-                Array<{ status: CrawlerJobStatus; log_count: number }>
-              >('SELECT status, log_count FROM crawler_jobs WHERE id = $1', [jobId]);
+                Array<{ status: CrawlerJobStatus; log_count: number; settle_ms: number | null }>
+              >(
+                `SELECT status, log_count, CASE WHEN status = 'completed' THEN
+                   ceil($2::int - extract(epoch FROM now() - finished_at) * 1000)::int END AS settle_ms
+                 FROM crawler_jobs WHERE id = $1`,
+                [jobId, this.settleMs],
+              );
               const job = rows[0];
               if (!job) break;
               target = Math.max(target, job.log_count);
-              if (!ended && isTerminal(job.status))
-                ended = { status: job.status, last: job.log_count };
+              if (isTerminal(job.status)) learnEnd(job.status, job.log_count, job.settle_ms ?? 0);
             }
             while (!closed && next <= upper()) {
               await this.drained(socket, () => closed);
@@ -169,7 +222,13 @@ export class CrawlerLogStream implements BeforeApplicationShutdown {
           this.logger.warn(`log stream of job ${jobId}: ${(error as Error).message}`);
           if (!closed) {
             closed = true;
-            subscriber.error(new DependencyUnavailableError('database'));
+            // Not subscriber.error(): Nest would frame it as `event: error` numbered `id: 1`.
+            subscriber.next({
+              type: 'error',
+              id: String(next - 1),
+              data: new DependencyUnavailableError('database').message,
+            });
+            subscriber.complete();
           }
         } finally {
           reading = false;
@@ -195,8 +254,7 @@ export class CrawlerLogStream implements BeforeApplicationShutdown {
         },
         end: (status, last) => {
           if (closed) return;
-          ended ??= { status, last };
-          target = Math.max(target, last);
+          learnEnd(status, last, status === 'completed' ? this.settleMs : 0);
           if (next <= upper()) void read();
           else maybeFinish();
         },
@@ -223,9 +281,10 @@ export class CrawlerLogStream implements BeforeApplicationShutdown {
       return () => {
         closed = true;
         clearInterval(keepalive);
+        clearTimeout(settleTimer);
         clearGap();
         unlisten?.();
-        this.open.delete(subscriber);
+        this.openStreams.delete(subscriber);
       };
     });
   }
@@ -252,7 +311,7 @@ export class CrawlerLogStream implements BeforeApplicationShutdown {
 
   /** Open streams complete so the HTTP server can close; clients reconnect (with Last-Event-ID) elsewhere. */
   beforeApplicationShutdown(): void {
-    for (const subscriber of [...this.open]) subscriber.complete();
-    this.open.clear();
+    for (const subscriber of [...this.openStreams]) subscriber.complete();
+    this.openStreams.clear();
   }
 }

@@ -1,13 +1,18 @@
-import { Injectable, Logger, NotFoundException } from '@nestjs/common';
+import {
+  Injectable,
+  Logger,
+  NotFoundException,
+  UnprocessableEntityException,
+} from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import {
   LATE_LINE_GRACE_SECONDS,
   LOG_WRITER_MAX_BATCH_LINES,
   LOG_WRITER_MAX_IN_FLIGHT,
 } from '../crawler.constants.js';
-import { CrawlerService } from '../crawler.service.js';
+import { CrawlerService, DOMAIN_SET_SQL } from '../crawler.service.js';
 import { CrawlerLogBus } from './crawler-log.bus.js';
-import { parseLineEffects } from './log-line.parser.js';
+import { parseLineEffects, storableLine } from './log-line.parser.js';
 
 export class UnknownCrawlerJobError extends NotFoundException {
   constructor(jobId: string) {
@@ -15,7 +20,16 @@ export class UnknownCrawlerJobError extends NotFoundException {
   }
 }
 
+/** PostgreSQL refused the data itself (SQLSTATE class 22, data exception): the lines' fault, not the database's. */
+export class UnstorableLineError extends UnprocessableEntityException {
+  constructor(reason: string) {
+    super(`The line(s) cannot be stored: ${reason}`);
+  }
+}
+
 interface Waiter {
+  /** How many of the job's pending lines are this request's (they are contiguous, in order). */
+  count: number;
   resolve(): void;
   reject(error: unknown): void;
 }
@@ -24,6 +38,10 @@ interface PendingJob {
   lines: string[];
   waiters: Waiter[];
 }
+
+const isDataError = (error: unknown) =>
+  typeof (error as { code?: unknown }).code === 'string' &&
+  (error as { code: string }).code.startsWith('22');
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -38,14 +56,17 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 const APPEND_SQL = `
 WITH prev AS (
-  SELECT id, status FROM crawler_jobs
+  SELECT id, status, summary_count, cardinality(keywords) AS keyword_count FROM crawler_jobs
   WHERE id = $1 AND (finished_at IS NULL OR finished_at > now() - interval '${LATE_LINE_GRACE_SECONDS} seconds')
   FOR UPDATE
 ), calc AS (
-  SELECT j.id,
-         j.status IN ('queued', 'running') AS active,
-         j.status IN ('queued', 'running') AND $5::int > 0 AND j.summary_count + $5::int >= cardinality(j.keywords) AS completing
-  FROM crawler_jobs j JOIN prev ON prev.id = j.id
+  -- From the locked row (FOR UPDATE returns its latest committed version), never from a second
+  -- read of crawler_jobs: that one would see the statement's snapshot, and two summaries committed
+  -- at the same moment would each miss the other's and leave the job open.
+  SELECT id,
+         status IN ('queued', 'running') AS active,
+         status IN ('queued', 'running') AND $5::int > 0 AND summary_count + $5::int >= keyword_count AS completing
+  FROM prev
 ), upd AS (
   UPDATE crawler_jobs j SET
     log_count = j.log_count + $2::int,
@@ -54,7 +75,7 @@ WITH prev AS (
     summary_count = CASE WHEN calc.active THEN j.summary_count + $5::int ELSE j.summary_count END,
     summaries = CASE WHEN calc.active AND $5::int > 0 THEN j.summaries || $6::jsonb ELSE j.summaries END,
     summary = CASE WHEN calc.active AND $5::int > 0 THEN $6::jsonb -> -1 ELSE j.summary END,
-    domains = CASE WHEN calc.active AND $7::jsonb IS NOT NULL THEN j.domains || $7::jsonb ELSE j.domains END,
+    domains = CASE WHEN calc.active AND $7::jsonb IS NOT NULL THEN ${DOMAIN_SET_SQL('j.domains || $7::jsonb')} ELSE j.domains END,
     status = CASE WHEN calc.completing THEN 'completed'::crawler_job_status ELSE j.status END,
     finished_at = CASE WHEN calc.completing THEN now() ELSE j.finished_at END,
     updated_at = CASE WHEN calc.active THEN now() ELSE j.updated_at END
@@ -80,6 +101,11 @@ interface AppendRow {
  * requests that arrive while a batch is being written are grouped into the next one (group
  * commit), so one line per request still costs a fraction of a statement. After commit the batch
  * is published on the bus for live streams.
+ *
+ * Hot path. Per request: a UUID test, `storableLine` per line (two native scans), a push onto the
+ * job's pending batch. Per batch and job: one statement, one publish. Never add a query, a Redis
+ * round trip or an await per request here; a batch refused as data is retried per request only
+ * then (the slow path).
  */
 @Injectable()
 export class CrawlerLogWriter {
@@ -104,8 +130,8 @@ export class CrawlerLogWriter {
         entry = { lines: [], waiters: [] };
         this.pending.set(key, entry);
       }
-      for (const line of lines) entry.lines.push(line);
-      entry.waiters.push({ resolve, reject });
+      for (const line of lines) entry.lines.push(storableLine(line));
+      entry.waiters.push({ count: lines.length, resolve, reject });
       this.schedule();
     });
   }
@@ -134,17 +160,44 @@ export class CrawlerLogWriter {
   }
 
   private async flushJob(jobId: string, entry: PendingJob): Promise<void> {
-    try {
-      for (let start = 0; start < entry.lines.length; start += LOG_WRITER_MAX_BATCH_LINES) {
-        const lines =
-          entry.lines.length <= LOG_WRITER_MAX_BATCH_LINES
-            ? entry.lines
-            : entry.lines.slice(start, start + LOG_WRITER_MAX_BATCH_LINES);
-        await this.write(jobId, lines);
+    // Requests are never split (one is at most MAX_LINES_PER_REQUEST lines), so each is answered
+    // once its own chunk is committed.
+    if (entry.lines.length > LOG_WRITER_MAX_BATCH_LINES) {
+      let offset = 0;
+      let chunk: PendingJob = { lines: [], waiters: [] };
+      for (const waiter of entry.waiters) {
+        if (chunk.lines.length + waiter.count > LOG_WRITER_MAX_BATCH_LINES) {
+          await this.flushJob(jobId, chunk);
+          chunk = { lines: [], waiters: [] };
+        }
+        chunk.lines.push(...entry.lines.slice(offset, offset + waiter.count));
+        chunk.waiters.push(waiter);
+        offset += waiter.count;
       }
+      return this.flushJob(jobId, chunk);
+    }
+    try {
+      await this.write(jobId, entry.lines);
       for (const waiter of entry.waiters) waiter.resolve();
     } catch (error) {
-      for (const waiter of entry.waiters) waiter.reject(error);
+      if (!isDataError(error)) {
+        for (const waiter of entry.waiters) waiter.reject(error);
+        return;
+      }
+      // Data the database refuses fails only the request that sent it, never the ones batched
+      // with it (nothing of the batch was committed): each request is written on its own.
+      if (entry.waiters.length > 1) return this.writeEach(jobId, entry);
+      entry.waiters[0].reject(new UnstorableLineError((error as Error).message));
+    }
+  }
+
+  /** The slow path after a batch was refused: one statement per request, in arrival order. */
+  private async writeEach(jobId: string, entry: PendingJob): Promise<void> {
+    let offset = 0;
+    for (const waiter of entry.waiters) {
+      const lines = entry.lines.slice(offset, offset + waiter.count);
+      offset += waiter.count;
+      await this.flushJob(jobId, { lines, waiters: [waiter] });
     }
   }
 

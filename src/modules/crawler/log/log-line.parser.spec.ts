@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseLineEffects } from './log-line.parser.js';
+import { parseLineEffects, storableLine } from './log-line.parser.js';
 
 describe('parseLineEffects', () => {
   it('takes the last Progress: N% of the batch', () => {
@@ -31,5 +31,14 @@ describe('parseLineEffects', () => {
 
   it('does not treat a line that merely mentions [SUMMARY] later on as a summary', () => {
     expect(parseLineEffects(['[INFO] will send [SUMMARY] soon']).summaries).toEqual([]);
+  });
+});
+
+describe('storableLine', () => {
+  it('replaces NUL and lone surrogates with U+FFFD and leaves other text alone', () => {
+    expect(storableLine('a\u0000b\u0000')).toBe('a\uFFFDb\uFFFD');
+    expect(storableLine('x\uD800y\uDC00')).toBe('x\uFFFDy\uFFFD');
+    const plain = '[INFO] café 😀 \u2028';
+    expect(storableLine(plain)).toBe(plain);
   });
 });

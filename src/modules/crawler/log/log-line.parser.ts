@@ -46,3 +46,17 @@ function parseSummary(text: string): unknown {
     return { raw: trimmed };
   }
 }
+
+/** ES2024 String methods (Node ≥ 20), not in the ES2023 lib this project compiles against. */
+type WellFormedString = { isWellFormed(): boolean; toWellFormed(): string };
+
+/**
+ * The line as it can be stored: NUL (which PostgreSQL text and jsonb cannot hold) and lone UTF-16
+ * surrogates (which jsonb rejects and UTF-8 cannot encode) become U+FFFD. Two native scans of the
+ * line; a line that needs neither is returned as is.
+ */
+export function storableLine(line: string): string {
+  const clean = line.includes('\u0000') ? line.replaceAll('\u0000', '\uFFFD') : line;
+  const wellFormed = clean as unknown as WellFormedString;
+  return wellFormed.isWellFormed() ? clean : wellFormed.toWellFormed();
+}
