@@ -1,9 +1,9 @@
-import { HttpStatus, ValidationPipe } from '@nestjs/common';
+import { HttpStatus } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { DestinationStream, Logger } from 'pino';
-import { AllExceptionsFilter, answerNotFound } from '@app/common';
+import { AllExceptionsFilter, answerNotFound, AppValidationPipe } from '@app/common';
 import type { AppConfig } from '@app/config';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import {
@@ -107,7 +107,7 @@ export async function configureHttpApp(
   });
 
   app.useGlobalPipes(
-    new ValidationPipe({
+    new AppValidationPipe({
       whitelist: true,
       forbidNonWhitelisted: true,
       transform: true,
