@@ -1,5 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import fastifyCors from '@fastify/cors';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { DestinationStream, Logger } from 'pino';
@@ -92,7 +93,10 @@ export async function configureHttpApp(
     done();
   });
   installRequestLogging(fastify, logger);
-  app.enableCors({
+  // @fastify/cors registered on Fastify itself rather than through app.enableCors(): Nest's
+  // glue copies the CORS headers onto `reply.raw` on every request (for Express-style
+  // middleware, which this app has none of), ~10% of a 404's CPU. Same plugin, same options.
+  await fastify.register(fastifyCors, {
     origin: config.http.corsOrigins.includes('*') ? true : config.http.corsOrigins,
     credentials: true,
     exposedHeaders: [

@@ -10,6 +10,7 @@ import { ProbeModule } from '../utils/probe.module.js';
 import { createTestApp, createUser, waitFor, type TestApp } from '../utils/test-app.js';
 
 const WEBHOOK_KEY = 'hot-path-webhook-key-0123456789';
+const ORIGIN = 'https://app.example';
 
 /** Collects the app's log lines (JSON) instead of writing them to stdout. */
 class LogLines extends Writable {
@@ -63,6 +64,7 @@ describe('HTTP hot path', () => {
         LOG_LEVEL: 'info',
         HTTP_BODY_LIMIT_BYTES: '4096',
         CRAWLER_WEBHOOK_API_KEY: WEBHOOK_KEY,
+        CORS_ORIGINS: ORIGIN,
       },
       imports: [ProbeModule],
       logDestination: logs,
@@ -104,7 +106,23 @@ describe('HTTP hot path', () => {
     for (const answer of answers) expectPlatformHeaders(answer.headers);
   });
 
-  it('sends the security headers on a Server-Sent Events stream', async () => {
+  it('answers CORS for a listed origin: preflight, plain answers, 404s and streams', async () => {
+    const preflight = await t.http.request('OPTIONS', '/api/auth/me', {
+      headers: { origin: ORIGIN, 'access-control-request-method': 'GET' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+    expectPlatformHeaders(preflight.headers);
+    for (const path of ['/api/health', '/api/nothing-here']) {
+      const res = await t.http.get(path, undefined, { origin: ORIGIN });
+      expect(res.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+      expect(res.headers.get('access-control-expose-headers')).toContain('X-Request-Id');
+    }
+    const other = await t.http.get('/api/health', undefined, { origin: 'https://evil.example' });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('sends the security and CORS headers on a Server-Sent Events stream', async () => {
     const user = await createUser(t);
     const [{ id: jobId }] = await t.app
       .get(DataSource)
@@ -114,11 +132,13 @@ describe('HTTP hot path', () => {
       );
     const stream = await SseClient.open(`${t.baseUrl}/api/crawler/logs/${jobId}`, {
       authorization: `Bearer ${user.token}`,
+      origin: ORIGIN,
     });
     try {
       expect(stream.status).toBe(200);
       expect(stream.headers['content-type']).toContain('text/event-stream');
       expect(stream.headers['x-request-id']).toBeTruthy();
+      expect(stream.headers['access-control-allow-origin']).toBe(ORIGIN);
       for (const [name, value] of Object.entries(security))
         expect(stream.headers[name]).toBe(value);
     } finally {
