@@ -9,7 +9,9 @@
  *     written to a file): the durable webhook at 16 and 64, an authenticated GET /api/auth/me,
  *     an unknown route (404) and the webhook with a job id that is not a UUID, each at 64.
  * Every figure is the median of the rounds, printed as a share of the raw ceiling measured in this
- * run. After each webhook run the lines answered 2xx are counted in PostgreSQL (none may be lost).
+ * run, with the serving process's CPU time per request (from /proc: the figure the noise of a shared
+ * machine disturbs least). After each webhook run the lines answered 2xx are counted in
+ * PostgreSQL (none may be lost).
  * `--profile` runs the API under `node --cpu-prof` and prints where its CPU went.
  */
 import { randomUUID } from 'node:crypto';
@@ -22,6 +24,7 @@ import { load, loadClient, type LoadResult, type LoadSpec } from '../lib/load.js
 import { median, percent, printTable, round, times, writeResults } from '../lib/report.js';
 import {
   buildIfNeeded,
+  cpuMicros,
   flagArg,
   loadAverage,
   numberArg,
@@ -43,6 +46,8 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 
 interface Target {
   key: string;
+  /** The process serving it, for CPU per request. */
+  service: Service;
   label: string;
   system: 'raw' | 'earlier' | 'project';
   connections: number;
@@ -56,6 +61,8 @@ interface Target {
 
 interface Sample extends LoadResult {
   round: number;
+  /** The serving process's CPU time per request answered, in µs. */
+  cpuPerRequestUs: number;
   lost: number;
   duplicated: number;
 }
@@ -93,6 +100,7 @@ async function main(env: BenchEnvironment): Promise<void> {
       key: `raw-${connections}`,
       label: `raw node:http, POST one line, c=${connections}`,
       system: 'raw',
+      service: raw,
       connections,
       spec: async () => ({
         url: `${raw.url}/api/crawler/log`,
@@ -108,6 +116,7 @@ async function main(env: BenchEnvironment): Promise<void> {
         key: `earlier-${connections}`,
         label: `earlier system (FastAPI, in memory), POST one line, c=${connections}`,
         system: 'earlier',
+        service: earlier,
         connections,
         spec: async () => ({
           url: `${earlier.url}/api/crawler/log`,
@@ -123,6 +132,7 @@ async function main(env: BenchEnvironment): Promise<void> {
       key: `webhook-${connections}`,
       label: `project: POST /api/crawler/log (durable), c=${connections}`,
       system: 'project',
+      service: api,
       connections,
       spec: async () => {
         jobId = await newJob();
@@ -149,6 +159,7 @@ async function main(env: BenchEnvironment): Promise<void> {
       key: 'me-64',
       label: 'project: GET /api/auth/me (JWT + caller), c=64',
       system: 'project',
+      service: api,
       connections: 64,
       spec: async () => ({
         url: `${api.url}/api/auth/me`,
@@ -161,6 +172,7 @@ async function main(env: BenchEnvironment): Promise<void> {
       key: 'notfound-64',
       label: 'project: GET /api/nothing-here (404), c=64',
       system: 'project',
+      service: api,
       connections: 64,
       expectStatus: 404,
       spec: async () => ({
@@ -173,6 +185,7 @@ async function main(env: BenchEnvironment): Promise<void> {
       key: 'bad-job-64',
       label: 'project: webhook, job id not a UUID (404 before any I/O), c=64',
       system: 'project',
+      service: api,
       connections: 64,
       expectStatus: 404,
       spec: async () => ({
@@ -210,7 +223,10 @@ async function main(env: BenchEnvironment): Promise<void> {
   const samples = new Map<string, Sample[]>(targets.map((t) => [t.key, []]));
   for (let round = 1; round <= ROUNDS; round++) {
     for (const target of targets) {
-      const result = await load(await target.spec());
+      const spec = await target.spec();
+      const cpuBefore = cpuMicros(target.service.process.pid);
+      const result = await load(spec);
+      const cpuPerRequestUs = (cpuMicros(target.service.process.pid) - cpuBefore) / result.requests;
       let lost = 0;
       let duplicated = 0;
       if (target.stored) {
@@ -218,9 +234,9 @@ async function main(env: BenchEnvironment): Promise<void> {
         lost = Math.max(0, result.requests - result.non2xx - stored.distinct);
         duplicated = stored.n - stored.distinct;
       }
-      samples.get(target.key)!.push({ ...result, round, lost, duplicated });
+      samples.get(target.key)!.push({ ...result, round, cpuPerRequestUs, lost, duplicated });
       process.stdout.write(
-        `  round ${round}: ${target.key.padEnd(12)} ${Math.round(result.rate)} req/s, p99 ${result.p99Ms.toFixed(1)} ms\n`,
+        `  round ${round}: ${target.key.padEnd(12)} ${Math.round(result.rate)} req/s, p99 ${result.p99Ms.toFixed(1)} ms, ${Math.round(cpuPerRequestUs)} µs CPU/req\n`,
       );
     }
   }

@@ -5,7 +5,7 @@
  */
 import { execSync, fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, openSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { dropDatabase, unlinkKeys } from '../../test/utils/cleanup.js';
@@ -228,3 +228,15 @@ export async function runBenchmark(
 }
 
 export const loadAverage = (): string => execSync('cat /proc/loadavg').toString().trim();
+
+/**
+ * CPU time a process has used so far, in microseconds (user + system, from /proc; Linux clock
+ * ticks are 10 ms). CPU per request is the figure the machine's noise disturbs least: other
+ * processes slow a run down, but they do not make each request cost more instructions.
+ */
+export function cpuMicros(pid: number | undefined): number {
+  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return NaN;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
