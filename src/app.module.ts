@@ -4,11 +4,9 @@ import { DynamicModule, Module, type ModuleMetadata } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { EventEmitterModule } from '@nestjs/event-emitter';
 import { createKeyv } from '@keyv/redis';
-import { LoggerModule } from 'nestjs-pino';
 import { RedisModule } from '@app/common';
 import { AppConfig, AppConfigModule } from '@app/config';
 import { DatabaseModule } from './database/database.module.js';
-import { loggerOptions } from './logger.options.js';
 import { AdminModule } from './modules/admin/admin.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { CrawlerModule } from './modules/crawler/crawler.module.js';
@@ -26,7 +24,7 @@ export interface AppModuleOptions {
 }
 
 /**
- * The platform (config, logging, database, Redis, queues, cache, events) and the feature
+ * The platform (config, database, Redis, queues, cache, events) and the feature
  * modules. Built from the already-validated config, which decides whether this process
  * runs queue workers (APP_ROLE).
  */
@@ -49,7 +47,6 @@ export class AppModule {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(config),
-        LoggerModule.forRoot(loggerOptions(config)),
         DatabaseModule,
         RedisModule,
         BullModule.forRoot({ url: config.redis.url, prefix: `${config.redis.keyPrefix}:bull` }),

@@ -1,6 +1,9 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Params } from 'nestjs-pino';
+import type { LoggerService } from '@nestjs/common';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { pino, type DestinationStream, type Level, type Logger } from 'pino';
 import type { AppConfig } from '@app/config';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -11,37 +14,121 @@ export function requestId(req: IncomingMessage): string {
   return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
 }
 
-const redactTokens = (url: string | undefined) =>
-  url?.replace(/([?&](?:access_token|token)=)[^&]*/g, '$1[redacted]');
+/** `?access_token=` / `?token=` values never reach the logs (SSE and Bull Board URLs carry them). */
+export const redactTokens = (url: string): string =>
+  url.includes('token=') ? url.replace(/([?&](?:access_token|token)=)[^&]*/g, '$1[redacted]') : url;
 
-/** Structured JSON logs; every line logged during a request carries its request id (`req.id`). */
-export function loggerOptions(config: AppConfig): Params {
-  return {
-    pinoHttp: {
-      level: config.logLevel,
-      transport: config.logPretty
-        ? { target: 'pino-pretty', options: { singleLine: true } }
-        : undefined,
-      // Fastify assigns the id (see app.setup.ts); reuse it so both agree.
-      genReqId: (req) =>
-        typeof req.id === 'string' || typeof req.id === 'number' ? String(req.id) : requestId(req),
-      customLogLevel: (_req, res, error) =>
-        error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-      // Secrets never reach the logs: no auth headers, no API keys, no tokens in SSE URLs.
-      serializers: {
-        req: (req: {
-          id: string;
-          method: string;
-          url: string;
-          headers: Record<string, unknown>;
-        }) => ({
-          id: req.id,
-          method: req.method,
-          url: redactTokens(req.url),
-          user_agent: req.headers['user-agent'],
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-    },
-  };
+/**
+ * The request a log line belongs to. One AsyncLocalStorage entry per request (entered in
+ * `onRequest`, re-entered in `preHandler` because the body arrives on the socket's own async
+ * context): a `new Logger(…)` line written anywhere while handling the request carries its id.
+ */
+const requestContext = new AsyncLocalStorage<FastifyRequest>();
+
+/**
+ * The process's one pino logger: JSON lines on stdout (pino-pretty when LOG_PRETTY). Writes are
+ * asynchronous: lines logged while a write is in flight go out together in the next one, so under
+ * load a request's line costs a share of a syscall, not one. `pino` flushes what is pending on exit.
+ */
+export function createRootLogger(config: AppConfig, destination?: DestinationStream): Logger {
+  const options = { level: config.logLevel };
+  if (destination) return pino(options, destination);
+  if (config.logPretty)
+    return pino({
+      ...options,
+      transport: { target: 'pino-pretty', options: { singleLine: true } },
+    });
+  return pino(options, pino.destination({ dest: 1, sync: false }));
+}
+
+const LEVEL_OF_STATUS = (status: number): Level =>
+  status >= 500 ? 'error' : status >= 400 ? 'warn' : 'info';
+
+/**
+ * One structured line per request, written when the response is finished: request id, method,
+ * URL (tokens redacted), status, time and user agent; `warn` for 4xx, `error` for 5xx.
+ * Headers are never logged, so Authorization, X-API-Key and cookies cannot leak.
+ *
+ * Hot path (every request): two AsyncLocalStorage entries and one flat object serialised by
+ * pino. Never add here: header or body serialisation, pino child loggers, redaction passes over
+ * whole objects, anything that awaits.
+ */
+export function installRequestLogging(fastify: FastifyInstance, logger: Logger): void {
+  fastify.addHook('onRequest', (request, _reply, done) => requestContext.run(request, done));
+  fastify.addHook('preHandler', (request, _reply, done) => requestContext.run(request, done));
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const level = LEVEL_OF_STATUS(reply.statusCode);
+    if (logger.isLevelEnabled(level)) {
+      logger[level](
+        {
+          req_id: request.id,
+          method: request.method,
+          url: redactTokens(request.url),
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 100) / 100,
+          user_agent: request.headers['user-agent'],
+        },
+        'request completed',
+      );
+    }
+    done();
+  });
+}
+
+const LOG_METHODS = {
+  log: 'info',
+  error: 'error',
+  warn: 'warn',
+  debug: 'debug',
+  verbose: 'trace',
+  fatal: 'fatal',
+} as const satisfies Record<Exclude<keyof LoggerService, 'setLogLevels'>, Level>;
+
+/**
+ * Nest's LoggerService on the root pino logger: `new Logger('Context').log(…)` becomes one JSON
+ * line with `context`, and, inside a request, that request's `req_id`.
+ */
+export class PinoNestLogger implements LoggerService {
+  constructor(private readonly logger: Logger) {}
+
+  log(message: unknown, ...params: unknown[]): void {
+    this.write('log', message, params);
+  }
+  error(message: unknown, ...params: unknown[]): void {
+    this.write('error', message, params);
+  }
+  warn(message: unknown, ...params: unknown[]): void {
+    this.write('warn', message, params);
+  }
+  debug(message: unknown, ...params: unknown[]): void {
+    this.write('debug', message, params);
+  }
+  verbose(message: unknown, ...params: unknown[]): void {
+    this.write('verbose', message, params);
+  }
+  fatal(message: unknown, ...params: unknown[]): void {
+    this.write('fatal', message, params);
+  }
+
+  private write(method: keyof typeof LOG_METHODS, message: unknown, params: unknown[]): void {
+    const level = LOG_METHODS[method];
+    if (!this.logger.isLevelEnabled(level)) return;
+    // Nest's Logger passes its context last; `error(message, stack, context)` a stack before it.
+    const context =
+      params.length > 0 && typeof params[params.length - 1] === 'string'
+        ? (params.pop() as string)
+        : undefined;
+    const fields: Record<string, unknown> = { context };
+    const request = requestContext.getStore();
+    if (request) fields.req_id = request.id;
+    if (method === 'error' && typeof params[0] === 'string') fields.stack = params[0];
+    if (message instanceof Error) {
+      fields.err = message;
+      this.logger[level](fields, message.message);
+    } else if (typeof message === 'object' && message !== null) {
+      this.logger[level]({ ...fields, ...message });
+    } else {
+      this.logger[level](fields, String(message));
+    }
+  }
 }

@@ -2,10 +2,10 @@ import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Logger as PinoLogger } from 'nestjs-pino';
 import { ConfigValidationError, loadAppConfig, type AppConfig } from '@app/config';
 import { AppModule } from './app.module.js';
 import { createHttpApp } from './app.setup.js';
+import { createRootLogger, PinoNestLogger } from './logger.options.js';
 import { prepareDatabase } from './database/prepare-database.js';
 
 async function bootstrap(): Promise<void> {
@@ -30,7 +30,7 @@ async function bootstrap(): Promise<void> {
     const app = await NestFactory.createApplicationContext(AppModule.forRoot(config), {
       bufferLogs: true,
     });
-    app.useLogger(app.get(PinoLogger));
+    app.useLogger(new PinoNestLogger(createRootLogger(config)));
     app.enableShutdownHooks();
     installShutdownDeadline(config);
     logger.log('queue worker started (APP_ROLE=worker)');

@@ -56,7 +56,7 @@ function buildIfNeeded(): void {
   const main = join(ROOT, 'dist/src/main.js');
   const stale =
     !existsSync(main) ||
-    !existsSync(join(ROOT, 'dist/bench/crawler/raw-server.js')) ||
+    !existsSync(join(ROOT, 'dist/bench/lib/raw-server.js')) ||
     Math.max(newestMtime(join(ROOT, 'src')), newestMtime(join(ROOT, 'libs'))) >
       statSync(main).mtimeMs;
   if (stale) {
@@ -104,7 +104,7 @@ async function waitForHttp(url: string, timeoutMs = 30_000): Promise<void> {
 }
 
 function startRaw(): Promise<ChildProcess> {
-  const child = fork(join(ROOT, 'dist/bench/crawler/raw-server.js'), [String(RAW_PORT)], {
+  const child = fork(join(ROOT, 'dist/bench/lib/raw-server.js'), [String(RAW_PORT)], {
     stdio: 'inherit',
   });
   children.push(child);

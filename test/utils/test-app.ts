@@ -3,8 +3,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { inject } from 'vitest';
 import { loadAppConfig, type AppConfig, type UserRole } from '@app/config';
-import type { AppModuleOptions } from '../../src/app.module.js';
-import { createHttpApp } from '../../src/app.setup.js';
+import { createHttpApp, type HttpAppOptions } from '../../src/app.setup.js';
 
 export interface TestApp {
   app: NestFastifyApplication;
@@ -18,7 +17,7 @@ export interface TestApp {
 /** A fresh Redis namespace, so queues, quotas and streams of one test file never meet another's. */
 export const uniquePrefix = () => `${inject('redisPrefix')}-${randomBytes(4).toString('hex')}`;
 
-export interface TestAppOptions extends AppModuleOptions {
+export interface TestAppOptions extends HttpAppOptions {
   env?: Record<string, string | undefined>;
 }
 
@@ -36,7 +35,10 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     DATABASE_POOL_SIZE: '5',
     ...options.env,
   });
-  const app = await createHttpApp(config, { imports: options.imports });
+  const app = await createHttpApp(config, {
+    imports: options.imports,
+    logDestination: options.logDestination,
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -10,3 +10,4 @@ export * from './redis/redis.service.js';
 export * from './queues.js';
 export * from './queue-events.js';
 export * from './validation/text.validators.js';
+export * from './http/validation.pipe.js';

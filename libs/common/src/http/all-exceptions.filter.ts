@@ -7,7 +7,7 @@ import {
   Logger,
 } from '@nestjs/common';
 import { STATUS_CODES } from 'node:http';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export interface ErrorBody {
   statusCode: number;
@@ -76,6 +76,20 @@ export function toErrorBody(
     };
   }
   return { statusCode: 500, error: 'Internal Server Error', message: 'Internal server error' };
+}
+
+/**
+ * Fastify's not-found handler: the same answer Nest gives (`Cannot GET /path` in the error shape),
+ * written directly. Unknown routes are what scanners hit hardest; this path costs one reply and
+ * never builds an exception (no stack trace), never enters Nest's router or filters.
+ */
+export function answerNotFound(request: FastifyRequest, reply: FastifyReply): void {
+  const body: ErrorBody = {
+    statusCode: HttpStatus.NOT_FOUND,
+    error: 'Not Found',
+    message: `Cannot ${request.method} ${request.url}`,
+  };
+  void reply.code(HttpStatus.NOT_FOUND).send(body);
 }
 
 @Catch()

@@ -21,6 +21,7 @@ import {
 } from 'class-validator';
 import { IsSafeText, PageQueryDto } from '@app/common';
 import { MAX_LINE_LENGTH, MAX_LINES_PER_REQUEST } from '../crawler.constants.js';
+import { acceptValidCrawlerLogBody } from './crawler-log.body.js';
 import {
   CRAWLER_JOB_STATUSES,
   type CrawlerJob,
@@ -72,6 +73,11 @@ class OneOfMessageOrMessages implements ValidatorConstraintInterface {
 
 /** A RunPod worker's log line(s). */
 export class CrawlerLogDto {
+  /** The webhook's fast path (see crawler-log.body.ts); class-validator answers the rest. */
+  static acceptValid(body: unknown): CrawlerLogDto | undefined {
+    return acceptValidCrawlerLogBody(body, () => new CrawlerLogDto());
+  }
+
   /** The job id the backend sent RunPod. */
   @ApiProperty({ example: '3f1c…' })
   @IsString()
