@@ -15,6 +15,8 @@ const API_KEY = 'single-flight-key';
 const USERS = 50;
 const ROUNDS = 3;
 const PLACES = 20;
+/** Booting a compiled worker takes seconds, and much longer on a busy 2-core machine. */
+const WORKER_START_TIMEOUT_MS = 60_000;
 
 /**
  * Issue 12 item 10: identical queries in flight share one provider call, across worker
@@ -39,7 +41,10 @@ describe('Scraper single flight across worker processes', () => {
     ...locks,
   });
   const startWorker = async () => {
-    const worker = await startWorkerProcess({ DATABASE_URL: inject('databaseUrl'), ...env() });
+    const worker = await startWorkerProcess(
+      { DATABASE_URL: inject('databaseUrl'), ...env() },
+      WORKER_START_TIMEOUT_MS,
+    );
     workers.push(worker);
     return worker;
   };
@@ -54,7 +59,7 @@ describe('Scraper single flight across worker processes', () => {
     // Registered together: hashing 50 passwords one after another is most of a minute here.
     users = await Promise.all(Array.from({ length: USERS }, () => createUser(api)));
     await Promise.all([startWorker(), startWorker()]);
-  }, 120_000);
+  }, 180_000);
   afterAll(async () => {
     await Promise.all(workers.map((w) => w.kill('SIGKILL')));
     await api?.close();
