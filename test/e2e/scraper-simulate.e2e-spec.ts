@@ -120,7 +120,7 @@ describe('npm run scraper:simulate', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    failing.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    failing.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     try {
       await waitFor(() => out.includes('fake Python scraper API on'), { timeoutMs: 30_000 });
       const target = out.match(/on (http:\/\/[\d.]+:\d+)/)![1];
