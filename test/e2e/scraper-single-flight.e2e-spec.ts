@@ -48,6 +48,9 @@ describe('Scraper single flight across worker processes', () => {
     workers.push(worker);
     return worker;
   };
+  /** Whether a worker logged `what "<keyword>"` (the logs are JSON: the quotes are escaped). */
+  const logged = (w: WorkerProcess, what: string, keyword: string) =>
+    new RegExp(`${what} \\\\?"${keyword}`).test(w.output());
   const running = () => workers.filter((w) => w.child.exitCode === null && !w.child.signalCode);
 
   beforeAll(async () => {
@@ -129,6 +132,10 @@ describe('Scraper single flight across worker processes', () => {
         });
       }
       expect(fake.callsFor(keyword)).toHaveLength(1);
+      // Not only the cache: jobs on both processes waited for the call in flight.
+      expect(running().some((w) => logged(w, 'following the provider call for', keyword))).toBe(
+        true,
+      );
       await expectPlacesPerUser(users, ids, keyword);
     }
   }, 120_000);
@@ -162,16 +169,13 @@ describe('Scraper single flight across worker processes', () => {
     const ids = await stampede(who, keyword);
     await waitFor(() => fake.callsFor(keyword).length === 1, { what: 'the leader’s call' });
     const [a, b] = running();
-    // The logs are JSON: the quotes around the keyword are escaped.
-    const logged = (w: WorkerProcess, what: string) =>
-      new RegExp(`${what} \\\\?"${keyword}`).test(w.output());
     const leader = await waitFor(
-      () => [a, b].find((w) => logged(w, 'leading the provider call for')),
+      () => [a, b].find((w) => logged(w, 'leading the provider call for', keyword)),
       { what: 'the leader to log' },
     );
     const other = leader === a ? b : a;
     // Six jobs, two at a time per worker: the other worker has a job following the leader.
-    await waitFor(() => logged(other, 'following the provider call for'), {
+    await waitFor(() => logged(other, 'following the provider call for', keyword), {
       what: 'a follower on the other worker',
     });
     await leader.kill('SIGKILL');

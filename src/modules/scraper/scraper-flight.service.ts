@@ -44,19 +44,20 @@ const RELEASE_LEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then
  * normalised cache key) in flight share one provider call.
  *
  * Per job: (1) the cache, unless the job is a refresh; (2) `SET lease token NX PX lease GET`
- * — the job that sets it leads: calls the provider (the ONE place this module does), writes
- * the result for its followers and the cache, releases the lease and publishes `done`;
- * (3) a job that finds the lease held follows: it waits for `done` on the flight's channel (or
- * the lease to change hands or expire) and takes the leader's result. No result (the leader
- * failed or died) or too few places: back to (1) — one follower then leads in its place.
+ * — the job that sets it leads: calls the provider (the ONE place a scrape job does), writes
+ * the cache, then in one MULTI leaves the result for its followers, releases the lease and
+ * publishes `done`; (3) a job that finds the lease held follows: it waits for `done` on the
+ * flight's channel (or the lease to change hands or expire) and takes the leader's result. No
+ * result (the leader failed or died) or too few places: back to (1) — one follower then leads.
  *
  * The lease lasts SCRAPER_LOCK_DURATION_MS and is renewed every third of it while the call
  * runs, so a leader that dies (SIGKILL) stops holding it within that time, as Bull recovers
  * its job within the same time. Each job still stores the places for its own user.
  *
- * Cost per job: a cache GET; a leader adds a SET, a renewal per lease/3, a result SET, the
- * cache SET, a DEL and a PUBLISH; a follower a SUBSCRIBE (shared per process), a GET+PTTL per
- * lease period waited and a GET of the result. Never add PostgreSQL work here.
+ * Cost per job (hot path of every worker): a cache GET; a lease SET NX. A leader adds a renewal
+ * per lease/3, the cache SET and one MULTI; a follower a SUBSCRIBE (shared per process), a
+ * GET+PTTL per lease period waited and a GET of the result. Never add PostgreSQL work here, nor
+ * anything per follower on the leader's side.
  */
 @Injectable()
 export class ScraperFlightService {
@@ -121,9 +122,9 @@ export class ScraperFlightService {
         );
     }, leaseMs / 3);
     renew.unref();
-    let ok = false;
+    let places: Place[] | undefined;
     try {
-      const places = await this.provider.search(
+      places = await this.provider.search(
         {
           keyword: data.keyword,
           location: data.location,
@@ -132,31 +133,43 @@ export class ScraperFlightService {
         },
         { signal },
       );
-      const result: FlightResult = { maxResults: data.maxResults, places };
-      await Promise.all([
-        this.redis.client.set(
-          this.resultKey(key, token),
-          JSON.stringify(result),
-          'PX',
-          Math.max(SCRAPER_FLIGHT_RESULT_MIN_TTL_MS, 2 * leaseMs),
-        ),
-        this.scraper.cachePlaces(data.cacheKey, data.maxResults, places),
-      ]);
-      ok = true;
+      // Before the lease goes: a job arriving after it must find the cache, not lead a second call.
+      await this.scraper.cachePlaces(data.cacheKey, data.maxResults, places);
       return places;
     } finally {
       clearInterval(renew);
-      // Best effort: if these fail, followers still move on once the lease expires.
-      const done: FlightDone = { token, ok };
-      await this.redis.client
-        .eval(RELEASE_LEASE, 1, key, token)
-        .then(() => this.fanout.publish(key, done))
-        .catch((error: Error) =>
-          this.logger.warn(
-            `job ${data.jobId}: could not release the flight lease: ${error.message}`,
-          ),
-        );
+      await this.land(data, key, token, places);
     }
+  }
+
+  /**
+   * Ends a flight in one round trip: the result for the followers (if any), the lease released,
+   * `done` published. Best effort: if it fails, the followers move on once the lease expires.
+   */
+  private async land(
+    data: ScrapeJobData,
+    key: string,
+    token: string,
+    places?: Place[],
+  ): Promise<void> {
+    const done: FlightDone = { token, ok: places !== undefined };
+    const multi = this.redis.client.multi();
+    if (places) {
+      const result: FlightResult = { maxResults: data.maxResults, places };
+      multi.set(
+        this.resultKey(key, token),
+        JSON.stringify(result),
+        'PX',
+        Math.max(SCRAPER_FLIGHT_RESULT_MIN_TTL_MS, 2 * this.config.scraper.lockDurationMs),
+      );
+    }
+    await multi
+      .eval(RELEASE_LEASE, 1, key, token)
+      .publish(key, JSON.stringify(done))
+      .exec()
+      .catch((error: Error) =>
+        this.logger.warn(`job ${data.jobId}: could not end the flight of ${key}: ${error.message}`),
+      );
   }
 
   /**
