@@ -14,6 +14,8 @@ import {
 import { ensureBuilt, startWorkerProcess, type WorkerProcess } from '../utils/worker-process.js';
 
 const API_KEY = 'worker-test-key';
+/** Booting a compiled worker takes seconds, and much longer on a busy 2-core machine. */
+const WORKER_START_TIMEOUT_MS = 60_000;
 
 describe('Scraper workers', () => {
   let fake: FakeScraperApi;
@@ -52,7 +54,7 @@ describe('Scraper workers', () => {
     const locks = { SCRAPER_LOCK_DURATION_MS: '1000', SCRAPER_STALLED_INTERVAL_MS: '500' };
     const api = await app(prefix, { APP_ROLE: 'api', ...locks });
     const workerEnv = { DATABASE_URL: inject('databaseUrl'), ...env(prefix, locks) };
-    const first = await startWorkerProcess(workerEnv);
+    const first = await startWorkerProcess(workerEnv, WORKER_START_TIMEOUT_MS);
     workers.push(first);
 
     const user = await createUser(api);
@@ -88,7 +90,7 @@ describe('Scraper workers', () => {
     await first.kill('SIGKILL');
     expect(first.child.signalCode).toBe('SIGKILL');
     fake.latencyMs = 0;
-    const second = await startWorkerProcess(workerEnv);
+    const second = await startWorkerProcess(workerEnv, WORKER_START_TIMEOUT_MS);
     workers.push(second);
 
     const done = await waitFor(
@@ -115,7 +117,7 @@ describe('Scraper workers', () => {
     // A graceful stop: Nest closes, then re-raises SIGTERM (exit by signal, not the deadline's exit 1).
     await second.kill('SIGTERM');
     expect(second.child.exitCode === 0 || second.child.signalCode === 'SIGTERM').toBe(true);
-  }, 60_000);
+  }, 180_000);
 
   it('runs admins’ jobs before users’ jobs queued earlier (and premium in between)', async () => {
     const prefix = uniquePrefix();

@@ -11,7 +11,22 @@ export interface FakeScrapeRequest {
 }
 
 export interface FakeScraperApiOptions {
-  apiKey?: string;
+  /** The X-API-Key it requires; `null` accepts every request, with a key or without. */
+  apiKey?: string | null;
+  /** The places of a query (default: `<keyword> place N`, see placesFor). */
+  places?: (
+    keyword: string,
+    location: string,
+    kecamatan: string | null,
+    max: number,
+  ) => Array<Record<string, unknown>>;
+}
+
+/** How a /scrape call was answered (for the simulator's console). */
+export interface FakeScrapeAnswer {
+  status: number;
+  places: number;
+  error?: string;
 }
 
 /**
@@ -21,12 +36,16 @@ export interface FakeScraperApiOptions {
  */
 export class FakeScraperApi {
   readonly calls: FakeScrapeRequest[] = [];
-  apiKey: string;
+  apiKey: string | null;
   /** The next N /scrape calls answer 503. */
   failNext = 0;
   /** Every /scrape call answers 500 (until reset). */
   failAlways = false;
   latencyMs = 0;
+  /** Each /scrape call answers 503 with this probability (0–1), like a scraper hitting a captcha. */
+  failureRate = 0;
+  /** Called with every /scrape answer. */
+  onAnswer?: (call: FakeScrapeRequest, answer: FakeScrapeAnswer) => void;
   /** Places per query when no override matches. */
   placesPerQuery = 20;
   /** Overrides: exact places (`name` list) for a keyword. */
@@ -35,19 +54,22 @@ export class FakeScraperApi {
   private readonly sockets = new Set<import('node:net').Socket>();
   url = '';
 
-  constructor(options: FakeScraperApiOptions = {}) {
-    this.apiKey = options.apiKey ?? 'fake-scraper-key';
+  constructor(private readonly options: FakeScraperApiOptions = {}) {
+    this.apiKey = options.apiKey === undefined ? 'fake-scraper-key' : options.apiKey;
   }
 
-  async start(port = 0): Promise<this> {
+  async start(port = 0, host = '127.0.0.1'): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 1000;
     this.server.on('connection', (socket) => {
       this.sockets.add(socket);
       socket.once('close', () => this.sockets.delete(socket));
     });
-    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, host, resolve);
+    });
+    this.url = `http://${host}:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
 
@@ -63,6 +85,7 @@ export class FakeScraperApi {
     this.failNext = 0;
     this.failAlways = false;
     this.latencyMs = 0;
+    this.failureRate = 0;
     this.placesPerQuery = 20;
     this.namesByKeyword.clear();
   }
@@ -78,6 +101,8 @@ export class FakeScraperApi {
     kecamatan: string | null,
     max: number,
   ): Array<Record<string, unknown>> {
+    if (this.options.places && !this.namesByKeyword.has(keyword))
+      return this.options.places(keyword, location, kecamatan, max);
     const names =
       this.namesByKeyword.get(keyword) ??
       Array.from({ length: this.placesPerQuery }, (_, i) => `${keyword} place ${i + 1}`);
@@ -124,18 +149,29 @@ export class FakeScraperApi {
       at: Date.now(),
     };
     this.calls.push(call);
+    const answer = (
+      status: number,
+      body: { success: boolean; data?: unknown[]; error?: string },
+    ) => {
+      this.onAnswer?.(call, { status, places: body.data?.length ?? 0, error: body.error });
+      send(status, body);
+    };
     if (this.latencyMs) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     if (res.destroyed) return;
-    if (apiKey !== this.apiKey) return send(401, { success: false, error: 'Invalid API key' });
+    if (this.apiKey !== null && apiKey !== this.apiKey)
+      return answer(401, { success: false, error: 'Invalid API key' });
     if (typeof body.keyword !== 'string' || typeof body.location !== 'string') {
-      return send(422, { success: false, error: 'keyword and location are required' });
+      return answer(422, { success: false, error: 'keyword and location are required' });
     }
-    if (this.failAlways) return send(500, { success: false, error: 'Scraper crashed' });
+    if (this.failAlways) return answer(500, { success: false, error: 'Scraper crashed' });
     if (this.failNext > 0) {
       this.failNext--;
-      return send(503, { success: false, error: 'Scraper busy, try again' });
+      return answer(503, { success: false, error: 'Scraper busy, try again' });
     }
-    send(200, {
+    if (this.failureRate > 0 && Math.random() < this.failureRate) {
+      return answer(503, { success: false, error: 'Scraper blocked by a captcha, try again' });
+    }
+    answer(200, {
       success: true,
       data: this.placesFor(call.keyword, call.location, call.kecamatan, call.max_results),
     });

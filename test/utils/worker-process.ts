@@ -66,10 +66,11 @@ export async function startWorkerProcess(
     child.once('exit', (code) => resolve(code)),
   );
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`worker did not start in ${timeoutMs} ms:\n${output}`)),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => {
+      // Not left running: nobody would ever stop a worker the caller never received.
+      child.kill('SIGKILL');
+      reject(new Error(`worker did not start in ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
     const check = () => {
       if (/scraper worker running/.test(output)) {
         clearTimeout(timer);

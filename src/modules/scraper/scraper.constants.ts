@@ -42,6 +42,17 @@ export const SSE_KEEPALIVE_MS = 15_000;
 /** Cache keys: `<prefix>:cache` namespace (Keyv), then this. Bump the version when the cached shape changes. */
 export const SCRAPER_CACHE_KEY_PREFIX = 'scraper:v1';
 
+/**
+ * Single flight (`scraper-flight.service.ts`): `<prefix>:scraper:flight:<hash of the cache key>`
+ * is the lease of the one job calling the provider for a query, and the channel its followers
+ * hear `done` on; `…:result:<token>` holds what it found for them.
+ */
+export const SCRAPER_FLIGHT_KEY = 'scraper:flight';
+/** A leader's result is kept at least this long (2 × the lease when that is longer) for followers to read. */
+export const SCRAPER_FLIGHT_RESULT_MIN_TTL_MS = 60_000;
+/** A follower looks at the lease again this long after it should have expired. */
+export const SCRAPER_FLIGHT_WAIT_SLACK_MS = 50;
+
 /** DI token of the configured PlacesProvider. */
 export const PLACES_PROVIDER = Symbol('PLACES_PROVIDER');
 
@@ -54,6 +65,8 @@ export interface ScrapeJobData {
   kecamatan: string | null;
   maxResults: number;
   cacheKey: string;
+  /** `refresh: true` asked: the worker must not answer from the cache (absent on jobs queued before it was carried). */
+  refresh?: boolean;
 }
 
 /**

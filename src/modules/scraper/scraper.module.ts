@@ -6,6 +6,7 @@ import { createPlacesProvider } from '@app/google-maps';
 import { PlacesModule } from '../places/places.module.js';
 import { ScraperJob } from './entities/scraper-job.entity.js';
 import { ScraperEventsService } from './scraper-events.service.js';
+import { ScraperFlightService } from './scraper-flight.service.js';
 import { ScraperJobAccessGuard } from './scraper-job-access.guard.js';
 import { ScraperController } from './scraper.controller.js';
 import { SCRAPER_MAX_STALLED_COUNT, SCRAPER_QUEUE, PLACES_PROVIDER } from './scraper.constants.js';
@@ -49,7 +50,7 @@ export class ScraperModule {
           inject: [AppConfig],
           useFactory: (config: AppConfig) => createPlacesProvider(config.scraper),
         },
-        ...(workers ? [ScraperProcessor] : []),
+        ...(workers ? [ScraperFlightService, ScraperProcessor] : []),
       ],
       exports: [ScraperService],
     };

@@ -1,12 +1,12 @@
 import { InjectQueue } from '@nestjs/bull';
-import { Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
 import { AppConfig } from '@app/config';
-import { ProviderError, type PlacesProvider } from '@app/google-maps';
+import { ProviderError } from '@app/google-maps';
 import type { ScrapeResult } from './entities/scraper-job.entity.js';
+import { ScraperFlightService } from './scraper-flight.service.js';
 import { ScraperService } from './scraper.service.js';
 import {
-  PLACES_PROVIDER,
   SCRAPE_JOB,
   SCRAPE_PROGRESS,
   SCRAPER_ATTEMPTS,
@@ -33,7 +33,7 @@ export class ScraperProcessor implements OnApplicationBootstrap {
 
   constructor(
     @InjectQueue(SCRAPER_QUEUE) private readonly queue: Queue<ScrapeJobData>,
-    @Inject(PLACES_PROVIDER) private readonly provider: PlacesProvider,
+    private readonly flights: ScraperFlightService,
     private readonly scraper: ScraperService,
     private readonly config: AppConfig,
   ) {}
@@ -56,7 +56,7 @@ export class ScraperProcessor implements OnApplicationBootstrap {
       )
       .catch((error: Error) => this.logger.error(`scraper worker stopped: ${error.message}`));
     this.logger.log(
-      `scraper worker running, concurrency ${this.config.scraper.concurrency}, provider ${this.provider.name}`,
+      `scraper worker running, concurrency ${this.config.scraper.concurrency}, provider ${this.flights.providerName}`,
     );
   }
 
@@ -75,27 +75,19 @@ export class ScraperProcessor implements OnApplicationBootstrap {
       // only the mid-way one, which spares a Redis round trip per job.
       await this.scraper.markProcessing(data.jobId, attempt);
 
-      const places = await this.provider.search(
-        {
-          keyword: data.keyword,
-          location: data.location,
-          kecamatan: data.kecamatan,
-          maxResults: data.maxResults,
-        },
-        { signal: abort.signal },
-      );
+      // The cache, another job's provider call in flight, or this job's own (single flight).
+      const { places, source } = await this.flights.search(data, abort.signal);
       this.throwIfAborted(abort.signal);
       await Promise.all([
         job.progress(SCRAPE_PROGRESS.fetched),
         this.scraper.reportProgress(data.jobId, SCRAPE_PROGRESS.fetched),
-        this.scraper.cachePlaces(data.cacheKey, data.maxResults, places),
       ]);
 
       const result = await this.scraper.storePlaces(data, places);
       this.throwIfAborted(abort.signal);
       await this.scraper.markCompleted(data.jobId, result);
       this.logger.log(
-        `job ${data.jobId}: completed, ${result.total} found, ${result.inserted} new, ${result.duplicates} duplicates`,
+        `job ${data.jobId}: completed (places from ${source}), ${result.total} found, ${result.inserted} new, ${result.duplicates} duplicates`,
       );
       return result;
     } catch (error) {

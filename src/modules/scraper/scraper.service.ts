@@ -110,7 +110,7 @@ export class ScraperService {
     try {
       await this.queue.add(
         SCRAPE_JOB,
-        { jobId: job.id, userId: user.id, ...query },
+        { jobId: job.id, userId: user.id, ...query, refresh: dto.refresh },
         {
           jobId: job.id,
           priority,
@@ -261,10 +261,8 @@ export class ScraperService {
     return rows.length > 0;
   }
 
-  private async cachedPlaces(
-    cacheKey: string,
-    maxResults: number,
-  ): Promise<CachedScrape | undefined> {
+  /** The cached places of a query, if they answer `maxResults` (the API's fast path and the worker's first look). */
+  async cachedPlaces(cacheKey: string, maxResults: number): Promise<CachedScrape | undefined> {
     const entry = await this.cache.get<CachedScrape>(cacheKey);
     if (!entry || !Array.isArray(entry.places)) return undefined;
     // A larger request than the cached one is a miss, unless the provider had no more to give.
