@@ -1,4 +1,4 @@
-import { HttpStatus, ValidationPipe } from '@nestjs/common';
+import { HttpStatus, RequestMethod, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -6,11 +6,12 @@ import helmet from 'helmet';
 import { Logger } from 'nestjs-pino';
 import { AllExceptionsFilter } from '@app/common';
 import type { AppConfig } from '@app/config';
+import { API_PREFIX } from './app.constants.js';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import { mountBullBoard } from './modules/admin/bull-board.js';
 import { requestId } from './logger.options.js';
 
-export const API_PREFIX = 'api';
+export { API_PREFIX };
 
 /** Builds the HTTP application exactly as production runs it; e2e tests call this too. */
 export async function createHttpApp(
@@ -43,7 +44,8 @@ export async function configureHttpApp(
 ): Promise<void> {
   app.useLogger(app.get(Logger));
   app.flushLogs();
-  app.setGlobalPrefix(API_PREFIX);
+  // `GET /` (service name, version, links) stays outside the prefix, where old clients probe it.
+  app.setGlobalPrefix(API_PREFIX, { exclude: [{ path: '/', method: RequestMethod.GET }] });
   const fastify = app.getHttpAdapter().getInstance();
   // Drain: `forceCloseConnections: 'idle'` only closes the sockets idle when close starts; a
   // keep-alive socket whose request finishes later would hold the server open until its
