@@ -14,6 +14,8 @@ const CONNECTING = 0;
 const CLOSED = 2;
 /** A browser reconnects a dropped EventSource after ~3 s; give it room on a busy machine. */
 const RECONNECT_TIMEOUT_MS = 15_000;
+/** Swagger UI and Bull Board render from their own XHR calls. */
+const UI_TIMEOUT_MS = 10_000;
 
 interface ApiAnswer {
   status: number;
@@ -39,7 +41,8 @@ interface StreamRequest {
  * origin, using the API the way the web frontend and the admin dashboard do: fetch with a
  * bearer token (CORS preflights included) and EventSource with `?access_token=`.
  */
-describe('In a real browser, from another origin', () => {
+// A browser's reconnect waits ~3 s by itself; on a loaded 2-core CI box a test may need more than 30 s.
+describe('In a real browser, from another origin', { timeout: 60_000 }, () => {
   let page: Page;
   let browser: Chromium;
   let t: TestApp;
@@ -307,9 +310,13 @@ describe('In a real browser, from another origin', () => {
         await me.locator('button.try-out__btn').click();
         await me.locator('button.execute').click();
         const status = me.locator('.live-responses-table .response .response-col_status');
-        await expect.poll(() => status.first().textContent()).toContain('200');
         await expect
-          .poll(() => me.locator('.live-responses-table').first().textContent())
+          .poll(() => status.first().textContent(), { timeout: UI_TIMEOUT_MS })
+          .toContain('200');
+        await expect
+          .poll(() => me.locator('.live-responses-table').first().textContent(), {
+            timeout: UI_TIMEOUT_MS,
+          })
           .toContain(user.email);
       });
     } finally {
