@@ -66,7 +66,7 @@ export async function withScreenshot<T>(page: Page, name: string, step: () => Pr
     await mkdir(SCREENSHOT_DIR, { recursive: true });
     const file = join(SCREENSHOT_DIR, `${name.replace(/[^a-z0-9]+/gi, '-')}.jpg`);
     await page
-      .screenshot({ path: file, type: 'jpeg', quality: 60, timeout: 5_000 })
+      .screenshot({ path: file, type: 'jpeg', quality: 50, timeout: 5_000 })
       .catch(() => undefined);
     throw error;
   }
