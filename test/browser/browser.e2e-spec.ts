@@ -232,6 +232,35 @@ describe('In a real browser, from another origin', { timeout: 60_000 }, () => {
     });
   });
 
+  it("refuses an EventSource on someone else's job or with a bad token: no line, and the browser stops", async () => {
+    await step('crawler-stream-refused', async () => {
+      const owner = await registerAndLogin(`owner-${Date.now()}@example.com`, 'browser-password');
+      const jobId = await startJob(owner);
+      expect(await postLines(t, jobId, ['[INFO] private line'])).toBe(200);
+      const stranger = await createUser(t);
+
+      const bogus = await watch(`/api/crawler/logs/${jobId}?access_token=not-a-token`);
+      const other = await watch(`/api/crawler/logs/${jobId}?access_token=${stranger.token}`);
+      for (const watcher of [bogus, other]) {
+        const state = await waitFor(
+          async () => {
+            const current = await watchState(watcher);
+            return current.readyState === CLOSED ? current : null;
+          },
+          { what: 'the refused EventSource to stop' },
+        );
+        expect(state.lines).toEqual([]);
+        expect(state.opens).toBe(0);
+      }
+      expect(
+        streamAnswers
+          .filter((a) => a.jobId === jobId)
+          .map((a) => a.status)
+          .sort(),
+      ).toEqual([401, 404]);
+    });
+  });
+
   it('deletes a place through fetch (DELETE passes the CORS preflight)', async () => {
     await step('delete-place', async () => {
       const user = await createUser(t);
