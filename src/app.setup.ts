@@ -1,4 +1,4 @@
-import { HttpStatus } from '@nestjs/common';
+import { HttpStatus, RequestMethod } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import fastifyCors from '@fastify/cors';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -6,6 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { DestinationStream, Logger } from 'pino';
 import { AllExceptionsFilter, answerNotFound, AppValidationPipe } from '@app/common';
 import type { AppConfig } from '@app/config';
+import { API_PREFIX } from './app.constants.js';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import {
   createRootLogger,
@@ -17,7 +18,7 @@ import { mountBullBoard } from './modules/admin/bull-board.js';
 import { corsOptions } from './cors.options.js';
 import { staticSecurityHeaders } from './security-headers.js';
 
-export const API_PREFIX = 'api';
+export { API_PREFIX };
 
 /**
  * Fastify's not-found handler answers unknown routes itself (see answerNotFound) instead of
@@ -74,7 +75,8 @@ export async function configureHttpApp(
 ): Promise<void> {
   app.useLogger(new PinoNestLogger(logger));
   app.flushLogs();
-  app.setGlobalPrefix(API_PREFIX);
+  // `GET /` (service name, version, links) stays outside the prefix, where old clients probe it.
+  app.setGlobalPrefix(API_PREFIX, { exclude: [{ path: '/', method: RequestMethod.GET }] });
   const fastify = app.getHttpAdapter().getInstance();
   // Drain: `forceCloseConnections: 'idle'` only closes the sockets idle when close starts; a
   // keep-alive socket whose request finishes later would hold the server open until its

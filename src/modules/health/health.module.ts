@@ -1,9 +1,10 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health.controller.js';
+import { RootController } from './root.controller.js';
 
 @Module({
   imports: [TerminusModule.forRoot({ logger: false, gracefulShutdownTimeoutMs: 0 })],
-  controllers: [HealthController],
+  controllers: [HealthController, RootController],
 })
 export class HealthModule {}
