@@ -161,9 +161,32 @@ describe('Scraper single flight across worker processes', () => {
     await expectPlacesPerUser(who, ids, keyword);
   }, 60_000);
 
+  it('does not give a job a shared answer with fewer places than it asked for', async () => {
+    const [small, large] = users.slice(16, 18);
+    const keyword = `max results ${prefix}`;
+    fake.latencyMs = 500;
+    const first = await api.http.post(
+      '/api/scraper/jobs',
+      { keyword, location: 'Jakarta Selatan', max_results: 5 },
+      small.token,
+    );
+    await waitFor(() => fake.callsFor(keyword).length === 1, { what: 'the first call' });
+    // Asks for 20 while the call for 5 is in flight: it waits, finds 5 too few, and calls itself.
+    const second = await api.http.post(
+      '/api/scraper/jobs',
+      { keyword, location: 'Jakarta Selatan', max_results: PLACES },
+      large.token,
+    );
+    const rows = await allFinished([first.body.job_id, second.body.job_id]);
+    const byUser = new Map(rows.map((r: { user_id: string }) => [r.user_id, r]));
+    expect(byUser.get(small.id)).toMatchObject({ status: 'completed', result: { total: 5 } });
+    expect(byUser.get(large.id)).toMatchObject({ status: 'completed', result: { total: PLACES } });
+    expect(fake.callsFor(keyword).map((c) => c.max_results)).toEqual([5, PLACES]);
+  });
+
   it('takes over after the lease expires when the leader’s worker process is SIGKILLed', async () => {
     expect(running()).toHaveLength(2);
-    const who = users.slice(10, 16);
+    const who = users.slice(20, 26);
     const keyword = `leader killed ${prefix}`;
     fake.latencyMs = 60_000; // the leader is stuck in the provider call when it dies
     const ids = await stampede(who, keyword);
