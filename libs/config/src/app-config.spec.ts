@@ -71,10 +71,12 @@ describe('loadAppConfig', () => {
   it('parses durations and the user scraping quota', () => {
     const { config } = loadAppConfig({
       JWT_EXPIRES_IN: '15m',
+      REFRESH_TOKEN_TTL: '7d',
       CRAWLER_JOB_TIMEOUT: '2',
       SCRAPER_RATE_LIMIT_PER_HOUR: '3',
     });
     expect(config.auth.jwtExpiresInSeconds).toBe(900);
+    expect(config.auth.refreshTokenTtlSeconds).toBe(7 * 86400);
     expect(config.crawler.jobTimeoutMs).toBe(2000);
     expect(config.quotas.scraper.user).toBe(3);
   });

@@ -22,6 +22,7 @@ export abstract class AppConfig {
   declare readonly auth: {
     jwtSecret: string;
     jwtExpiresInSeconds: number;
+    refreshTokenTtlSeconds: number;
     adminEmail?: string;
     adminPassword?: string;
     loginThrottle: { limit: number; ttlSeconds: number };
@@ -132,6 +133,7 @@ export function loadAppConfig(
     auth: {
       jwtSecret,
       jwtExpiresInSeconds: env.JWT_EXPIRES_IN,
+      refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
       adminEmail: env.ADMIN_EMAIL?.toLowerCase(),
       adminPassword: env.ADMIN_PASSWORD,
       loginThrottle: {

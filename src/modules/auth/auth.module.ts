@@ -7,17 +7,20 @@ import { AppConfig } from '@app/config';
 import { AdminUsersController } from './admin-users.controller.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
+import { CallerCache } from './caller-cache.js';
+import { AuthSession } from './entities/auth-session.entity.js';
 import { User } from './entities/user.entity.js';
 import { JwtAuthGuard } from './guards/jwt-auth.guard.js';
 import { RolesGuard } from './guards/roles.guard.js';
 import { JwtStrategy } from './jwt.strategy.js';
 import { LOGIN_THROTTLER, LoginThrottlerGuard } from './throttling/login-throttler.guard.js';
 import { RedisThrottlerStorage } from './throttling/redis-throttler.storage.js';
+import { SessionsService } from './sessions.service.js';
 import { UsersService } from './users.service.js';
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([User]),
+    TypeOrmModule.forFeature([User, AuthSession]),
     JwtModule.registerAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
@@ -43,6 +46,8 @@ import { UsersService } from './users.service.js';
   providers: [
     UsersService,
     AuthService,
+    CallerCache,
+    SessionsService,
     JwtStrategy,
     LoginThrottlerGuard,
     JwtAuthGuard,
