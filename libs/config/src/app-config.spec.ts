@@ -68,6 +68,16 @@ describe('loadAppConfig', () => {
     expect(problemsOf({ ADMIN_EMAIL: 'admin@example.com' }).join()).toMatch(/ADMIN_PASSWORD/);
   });
 
+  it('refuses a session that would end before its access token', () => {
+    expect(problemsOf({ JWT_EXPIRES_IN: '1h', REFRESH_TOKEN_TTL: '30m' }).join()).toMatch(
+      /^REFRESH_TOKEN_TTL: must be longer than JWT_EXPIRES_IN/,
+    );
+    expect(
+      loadAppConfig({ JWT_EXPIRES_IN: '1h', REFRESH_TOKEN_TTL: '2h' }).config.auth
+        .refreshTokenTtlSeconds,
+    ).toBe(7200);
+  });
+
   it('parses durations and the user scraping quota', () => {
     const { config } = loadAppConfig({
       JWT_EXPIRES_IN: '15m',

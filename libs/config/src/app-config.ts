@@ -114,6 +114,9 @@ export function loadAppConfig(
   if (env.SCRAPER_PROVIDER === 'google-places' && !env.GOOGLE_MAPS_API_KEY) {
     problems.push('GOOGLE_MAPS_API_KEY: required when SCRAPER_PROVIDER=google-places');
   }
+  if (env.REFRESH_TOKEN_TTL <= env.JWT_EXPIRES_IN) {
+    problems.push('REFRESH_TOKEN_TTL: must be longer than JWT_EXPIRES_IN');
+  }
   if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
     problems.push('ADMIN_EMAIL / ADMIN_PASSWORD: set both or neither');
   }
