@@ -1,13 +1,14 @@
 /**
- * Authenticated request benchmark: `npm run bench:auth [-- --duration 10 --rounds 3 --compare <dir>]`
+ * Authenticated request benchmark: `npm run bench:auth [-- --duration 10 --rounds 3 --compare name=<dist>…]`
  * (builds first).
  *
  * `GET /api/auth/me` with a bearer token, 64 connections, wrk (one thread), against a raw
  * node:http server answering the same JSON — the runtime's ceiling, measured in the same run.
  * The app runs compiled (`node dist/src/main.js`, NODE_ENV=production, APP_ROLE=api, the default
  * LOG_LEVEL, stdout discarded) on its own database and Redis prefix, both removed at the end.
- * `--compare <dir>` also runs another build (a `dist/` of an earlier commit, e.g. from
- * `git worktree`) in the same rounds, on its own database: before and after in one run.
+ * `--compare name=<dist>` (repeatable) also runs other builds (the `dist/` of an earlier commit,
+ * e.g. from `git worktree`) in the same rounds, each on its own database: before and after in
+ * one run.
  * Rounds are interleaved (raw, app, [compare], raw, …); medians are reported as a share of raw.
  * Every answer must be 200: non-2xx answers and socket errors are counted and printed.
  * Results: a table on stdout and JSON in bench/results/.
@@ -27,7 +28,9 @@ const arg = (name: string) => {
 const DURATION = Number(arg('duration') ?? 10);
 const ROUNDS = Number(arg('rounds') ?? 3);
 const CONNECTIONS = 64;
-const COMPARE = arg('compare');
+const COMPARE = process.argv.flatMap((value, i) =>
+  process.argv[i - 1] === '--compare' ? [value.split('=') as [string, string]] : [],
+);
 const ADMIN_URL =
   process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
@@ -154,7 +157,7 @@ const median = (values: number[]) =>
 
 async function main(): Promise<void> {
   const targets: Target[] = [await startRaw(), await startApp('this build', join(ROOT, 'dist'))];
-  if (COMPARE) targets.push(await startApp('compare', resolve(COMPARE)));
+  for (const [name, dist] of COMPARE) targets.push(await startApp(name, resolve(dist)));
   try {
     for (const target of targets) wrk(target, 2); // warm-up: JIT, pools, caches
     const results = new Map<string, WrkResult[]>(targets.map((t) => [t.name, []]));
