@@ -35,7 +35,7 @@ function parseRefreshToken(token: string): { sessionId: string; hash: string } |
 async function rows<T>(manager: EntityManager, sql: string, params: unknown[]): Promise<T[]> {
   const runner = manager.queryRunner ?? manager.dataSource.createQueryRunner();
   try {
-    return ((await runner.query(sql, params, true))).records as T[];
+    return (await runner.query(sql, params, true)).records as T[];
   } finally {
     if (!manager.queryRunner) await runner.release();
   }
