@@ -188,16 +188,20 @@ describe('Auth sessions across two API processes', () => {
     }
   }, 90_000);
 
-  it('rejects a malformed refresh body with 422 and a made-up token with 401', async () => {
-    const missing = await a.http.post('/api/auth/refresh', {});
-    expect(missing.status).toBe(422);
-    expect(missing.body.message.join(' ')).toMatch(/refresh_token/);
-    expect((await a.http.post('/api/auth/refresh', { refresh_token: 42 })).status).toBe(422);
-    for (const token of ['nonsense', `${randomUUID()}.${'x'.repeat(43)}`]) {
-      const res = await refresh(a, token);
-      expect(res.status).toBe(401);
-      expect(res.body.message).toBe('Invalid refresh token');
+  it('rejects a malformed refresh body with 422 and a well-formed but unknown token with 401', async () => {
+    for (const body of [
+      {},
+      { refresh_token: 42 },
+      { refresh_token: 'nonsense' },
+      { refresh_token: 'a\u0000b' },
+    ]) {
+      const res = await a.http.post('/api/auth/refresh', body);
+      expect(res.status, JSON.stringify(body)).toBe(422);
+      expect(res.body.message.join(' ')).toMatch(/refresh_token/);
     }
+    const unknown = await refresh(a, `${randomUUID()}.${'x'.repeat(43)}`);
+    expect(unknown.status).toBe(401);
+    expect(unknown.body.message).toBe('Invalid refresh token');
   });
 
   describe('admin', () => {

@@ -6,6 +6,7 @@ import {
   IsNotEmpty,
   IsOptional,
   IsString,
+  Matches,
   MaxLength,
   MinLength,
 } from 'class-validator';
@@ -76,12 +77,17 @@ export class UserDto {
   }
 }
 
+/** `<session uuid>.<32 random bytes, base64url>` (see SessionsService). */
+const REFRESH_TOKEN_PATTERN =
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.[A-Za-z0-9_-]{43}$/;
+
 export class RefreshDto {
   /** The refresh token from login, register or the previous refresh. Single use. */
-  @ApiProperty({ example: '3f6c1a52-…-9b1e.Vb2m…' })
+  @ApiProperty({ example: '3f6c1a52-…-9b1e.Vb2m…', pattern: REFRESH_TOKEN_PATTERN.source })
   @IsString()
-  @IsNotEmpty()
-  @MaxLength(200)
+  @Matches(REFRESH_TOKEN_PATTERN, {
+    message: 'refresh_token must be a refresh token as issued by login, register or refresh',
+  })
   refresh_token!: string;
 }
 
