@@ -131,6 +131,24 @@ describe('Auth sessions across two API processes', () => {
     expect((await me(b, other.access_token)).status).toBe(200);
   });
 
+  it('a logout on one process holds on the other from its very next request, round after round', async () => {
+    const sessions = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        a.http.post('/api/auth/register', {
+          email: `round-${randomUUID()}@example.com`,
+          password: 'password123',
+        }),
+      ),
+    );
+    for (const [round, reg] of sessions.entries()) {
+      const token = (reg.body as Tokens).access_token;
+      const [from, to] = round % 2 ? [a, b] : [b, a];
+      expect((await me(to, token)).status).toBe(200);
+      expect((await from.http.post('/api/auth/logout', undefined, token)).status).toBe(204);
+      expect((await me(to, token)).status, `round ${round}`).toBe(401);
+    }
+  }, 60_000);
+
   it('refresh rotates: new tokens work on both processes and the spent refresh token is refused', async () => {
     const user = await createUser(a);
     const first = await login(a, user);
