@@ -1,3 +1,4 @@
+import { AuthSession } from '../modules/auth/entities/auth-session.entity.js';
 import { User } from '../modules/auth/entities/user.entity.js';
 import { CrawlerJobLog } from '../modules/crawler/entities/crawler-job-log.entity.js';
 import { CrawlerJob } from '../modules/crawler/entities/crawler-job.entity.js';
@@ -5,4 +6,4 @@ import { GoogleMapPlace } from '../modules/places/entities/google-map-place.enti
 import { ScraperJob } from '../modules/scraper/entities/scraper-job.entity.js';
 
 /** Every TypeORM entity of the app; each feature module adds its own here. */
-export const ENTITIES = [User, CrawlerJob, CrawlerJobLog, ScraperJob, GoogleMapPlace];
+export const ENTITIES = [User, AuthSession, CrawlerJob, CrawlerJobLog, ScraperJob, GoogleMapPlace];

@@ -72,7 +72,7 @@ describe('Auth', () => {
     expect(ok.status).toBe(200);
     expect(ok.body).toMatchObject({
       token_type: 'Bearer',
-      expires_in: 3600,
+      expires_in: t.config.auth.jwtExpiresInSeconds,
       user: { id: user.id },
     });
     const bad = await t.http.post('/api/auth/login', {

@@ -68,13 +68,25 @@ describe('loadAppConfig', () => {
     expect(problemsOf({ ADMIN_EMAIL: 'admin@example.com' }).join()).toMatch(/ADMIN_PASSWORD/);
   });
 
+  it('refuses a session that would end before its access token', () => {
+    expect(problemsOf({ JWT_EXPIRES_IN: '1h', REFRESH_TOKEN_TTL: '30m' }).join()).toMatch(
+      /^REFRESH_TOKEN_TTL: must be longer than JWT_EXPIRES_IN/,
+    );
+    expect(
+      loadAppConfig({ JWT_EXPIRES_IN: '1h', REFRESH_TOKEN_TTL: '2h' }).config.auth
+        .refreshTokenTtlSeconds,
+    ).toBe(7200);
+  });
+
   it('parses durations and the user scraping quota', () => {
     const { config } = loadAppConfig({
       JWT_EXPIRES_IN: '15m',
+      REFRESH_TOKEN_TTL: '7d',
       CRAWLER_JOB_TIMEOUT: '2',
       SCRAPER_RATE_LIMIT_PER_HOUR: '3',
     });
     expect(config.auth.jwtExpiresInSeconds).toBe(900);
+    expect(config.auth.refreshTokenTtlSeconds).toBe(7 * 86400);
     expect(config.crawler.jobTimeoutMs).toBe(2000);
     expect(config.quotas.scraper.user).toBe(3);
   });

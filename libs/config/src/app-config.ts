@@ -28,6 +28,7 @@ export abstract class AppConfig {
   declare readonly auth: {
     jwtSecret: string;
     jwtExpiresInSeconds: number;
+    refreshTokenTtlSeconds: number;
     adminEmail?: string;
     adminPassword?: string;
     /** Login attempts per client address + email. */
@@ -124,6 +125,9 @@ export function loadAppConfig(
   if (env.SCRAPER_PROVIDER === 'google-places' && !env.GOOGLE_MAPS_API_KEY) {
     problems.push('GOOGLE_MAPS_API_KEY: required when SCRAPER_PROVIDER=google-places');
   }
+  if (env.REFRESH_TOKEN_TTL <= env.JWT_EXPIRES_IN) {
+    problems.push('REFRESH_TOKEN_TTL: must be longer than JWT_EXPIRES_IN');
+  }
   if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
     problems.push('ADMIN_EMAIL / ADMIN_PASSWORD: set both or neither');
   }
@@ -147,6 +151,7 @@ export function loadAppConfig(
     auth: {
       jwtSecret,
       jwtExpiresInSeconds: env.JWT_EXPIRES_IN,
+      refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL,
       adminEmail: env.ADMIN_EMAIL?.toLowerCase(),
       adminPassword: env.ADMIN_PASSWORD,
       loginThrottle: {

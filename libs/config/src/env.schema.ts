@@ -88,7 +88,10 @@ export const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
 
   JWT_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
-  JWT_EXPIRES_IN: durationSeconds().default(3600),
+  /** Access token lifetime: short, because a refresh token renews it (see docs/auth.md). */
+  JWT_EXPIRES_IN: durationSeconds().default(900),
+  /** A session (its refresh token) ends after this long without a refresh. */
+  REFRESH_TOKEN_TTL: durationSeconds().default(30 * 86400),
   ADMIN_EMAIL: z.email().optional(),
   ADMIN_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   LOGIN_THROTTLE_LIMIT: int(1).default(5),

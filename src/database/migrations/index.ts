@@ -1,10 +1,12 @@
 import { CreateUsers1763800000000 } from './1763800000000-create-users.js';
 import { CreateCrawler1763800100000 } from './1763800100000-create-crawler.js';
 import { CreateScraperAndPlaces1763800200000 } from './1763800200000-create-scraper-and-places.js';
+import { CreateAuthSessions1764000300000 } from './1764000300000-create-auth-sessions.js';
 
 /** Every migration, in order. A new migration file must be added here. */
 export const MIGRATIONS = [
   CreateUsers1763800000000,
   CreateCrawler1763800100000,
   CreateScraperAndPlaces1763800200000,
+  CreateAuthSessions1764000300000,
 ];

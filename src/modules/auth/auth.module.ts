@@ -7,6 +7,8 @@ import { AppConfig } from '@app/config';
 import { AdminUsersController } from './admin-users.controller.js';
 import { AuthController } from './auth.controller.js';
 import { AuthService } from './auth.service.js';
+import { CallerCache } from './caller-cache.js';
+import { AuthSession } from './entities/auth-session.entity.js';
 import { User } from './entities/user.entity.js';
 import { JwtAuthGuard } from './guards/jwt-auth.guard.js';
 import { RolesGuard } from './guards/roles.guard.js';
@@ -21,11 +23,12 @@ import {
 } from './throttling/login-throttler.guard.js';
 import { KnownLoginAddresses } from './throttling/known-login-addresses.js';
 import { RedisThrottlerStorage } from './throttling/redis-throttler.storage.js';
+import { SessionsService } from './sessions.service.js';
 import { UsersService } from './users.service.js';
 
 @Module({
   imports: [
-    TypeOrmModule.forFeature([User]),
+    TypeOrmModule.forFeature([User, AuthSession]),
     JwtModule.registerAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
@@ -62,6 +65,8 @@ import { UsersService } from './users.service.js';
   providers: [
     UsersService,
     AuthService,
+    CallerCache,
+    SessionsService,
     JwtStrategy,
     KnownLoginAddresses,
     LoginThrottlerGuard,

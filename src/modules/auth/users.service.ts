@@ -7,19 +7,15 @@ import {
   pageOffset,
   paginate,
   ResourceNotFoundError,
-  type AuthUser,
   type PageQueryDto,
   type Paginated,
-  PreparedStatement,
 } from '@app/common';
+import { REVOKE_REASON, ROLE_RANK } from './auth.constants.js';
+import { CallerCache } from './caller-cache.js';
 import { User } from './entities/user.entity.js';
+import { SessionsService } from './sessions.service.js';
 
 const UNIQUE_VIOLATION = '23505';
-
-/** The caller behind a token: read on every authenticated request. */
-const FIND_AUTH_USER = new PreparedStatement<AuthUser>(
-  'SELECT id, email, name, role FROM users WHERE id = $1',
-);
 
 @Injectable()
 export class UsersService implements OnApplicationBootstrap {
@@ -28,6 +24,8 @@ export class UsersService implements OnApplicationBootstrap {
   constructor(
     @InjectRepository(User) private readonly users: Repository<User>,
     private readonly config: AppConfig,
+    private readonly sessions: SessionsService,
+    private readonly callers: CallerCache,
   ) {}
 
   /** Creates the first admin from ADMIN_EMAIL / ADMIN_PASSWORD; idempotent and safe to race. */
@@ -78,16 +76,6 @@ export class UsersService implements OnApplicationBootstrap {
     return (await argon2.verify(user.passwordHash, password)) ? user : null;
   }
 
-  /** The caller behind a token, read on every authenticated request: a prepared statement. */
-  async findAuthUser(id: string): Promise<AuthUser | null> {
-    const [user] = await FIND_AUTH_USER.run(this.users.manager.dataSource, [id]);
-    return user ?? null;
-  }
-
-  findById(id: string): Promise<User | null> {
-    return this.users.findOneBy({ id });
-  }
-
   async list(query: PageQueryDto): Promise<Paginated<User>> {
     const [rows, total] = await this.users.findAndCount({
       order: { createdAt: 'ASC', id: 'ASC' },
@@ -96,11 +84,33 @@ export class UsersService implements OnApplicationBootstrap {
     return paginate(rows, total, query);
   }
 
+  /**
+   * Changes a role; a demotion (to a lower rank) also ends every session of the user, in the
+   * same transaction. Either way every process's caller cache hears of it before this returns.
+   */
   async setRole(id: string, role: UserRole): Promise<User> {
-    const user = await this.findById(id);
-    if (!user) throw new ResourceNotFoundError('User', id);
-    user.role = role;
-    return this.users.save(user);
+    const user = await this.users.manager.transaction(async (manager) => {
+      const found = await manager.findOne(User, {
+        where: { id },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!found) throw new ResourceNotFoundError('User', id);
+      if (ROLE_RANK[role] < ROLE_RANK[found.role]) {
+        await this.sessions.revokeAllOf(id, REVOKE_REASON.demotion, manager);
+      }
+      found.role = role;
+      return manager.save(found);
+    });
+    await this.callers.invalidate({ user: id });
+    return user;
+  }
+
+  /** Ends every session of a user (an admin action); effective at once on every process. */
+  async revokeSessions(id: string): Promise<number> {
+    if (!(await this.users.existsBy({ id }))) throw new ResourceNotFoundError('User', id);
+    const revoked = await this.sessions.revokeAllOf(id, REVOKE_REASON.admin);
+    await this.callers.invalidate({ user: id });
+    return revoked;
   }
 
   private dummy?: Promise<string>;

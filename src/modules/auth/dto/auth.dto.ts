@@ -1,6 +1,14 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsIn, IsNotEmpty, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import {
+  IsIn,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  Matches,
+  MaxLength,
+  MinLength,
+} from 'class-validator';
 import { IsEmailAddress, IsSafeText } from '@app/common';
 import type { UserRole } from '@app/config';
 import { USER_ROLES, type User } from '../entities/user.entity.js';
@@ -62,7 +70,7 @@ export class UserDto {
   @ApiProperty({ enum: USER_ROLES }) role!: UserRole;
   @ApiProperty({ format: 'date-time' }) created_at!: string;
 
-  static from(user: User): UserDto {
+  static from(user: Pick<User, 'id' | 'email' | 'name' | 'role' | 'createdAt'>): UserDto {
     return {
       id: user.id,
       email: user.email,
@@ -73,15 +81,46 @@ export class UserDto {
   }
 }
 
-export class RegisterResponseDto {
-  @ApiProperty({ type: UserDto }) user!: UserDto;
-  @ApiProperty() access_token!: string;
+/** `<session uuid>.<32 random bytes, base64url>` (see SessionsService). */
+const REFRESH_TOKEN_PATTERN =
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.[A-Za-z0-9_-]{43}$/;
+
+export class RefreshDto {
+  /** The refresh token from login, register or the previous refresh. Single use. */
+  @ApiProperty({ example: '3f6c1a52-…-9b1e.Vb2m…', pattern: REFRESH_TOKEN_PATTERN.source })
+  @IsString()
+  @Matches(REFRESH_TOKEN_PATTERN, {
+    message: 'refresh_token must be a refresh token as issued by login, register or refresh',
+  })
+  refresh_token!: string;
 }
 
-export class LoginResponseDto {
+/** A session's tokens, as login, register and refresh answer them. */
+export class SessionTokensDto {
+  /** Short-lived JWT for `Authorization: Bearer` (and `?access_token=` on SSE routes). */
   @ApiProperty() access_token!: string;
   @ApiProperty({ example: 'Bearer' }) token_type!: 'Bearer';
-  /** Seconds until the token expires. */
-  @ApiProperty({ example: 3600 }) expires_in!: number;
+  /** Seconds until the access token expires (JWT_EXPIRES_IN). */
+  @ApiProperty({ example: 900 }) expires_in!: number;
+  /**
+   * Opaque, single use: `POST /api/auth/refresh` exchanges it for new tokens. Using one twice
+   * ends the session.
+   */
+  @ApiProperty({ example: '3f6c1a52-…-9b1e.Vb2m…' }) refresh_token!: string;
+  /** Seconds the session lasts without a refresh (REFRESH_TOKEN_TTL); each refresh renews it. */
+  @ApiProperty({ example: 2592000 }) refresh_expires_in!: number;
+}
+
+export class RegisterResponseDto extends SessionTokensDto {
   @ApiProperty({ type: UserDto }) user!: UserDto;
+}
+
+export class LoginResponseDto extends SessionTokensDto {
+  @ApiProperty({ type: UserDto }) user!: UserDto;
+}
+
+export class RevokeSessionsResponseDto {
+  @ApiProperty({ format: 'uuid' }) user_id!: string;
+  /** Sessions that were still alive and are now ended. */
+  @ApiProperty({ example: 2 }) revoked_sessions!: number;
 }
