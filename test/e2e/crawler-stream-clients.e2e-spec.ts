@@ -33,7 +33,8 @@ describe('Crawler streams as browsers use them', () => {
 
   beforeAll(async () => {
     await fake.start();
-    t = await createCrawlerApp(fake);
+    // A settle time with room for a loaded machine: the closing line must reach the live viewers.
+    t = await createCrawlerApp(fake, { CRAWLER_END_SETTLE_MS: '4000' });
     user = await createUser(t);
   });
   afterAll(async () => {

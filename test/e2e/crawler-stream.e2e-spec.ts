@@ -25,7 +25,8 @@ describe('Crawler log stream', () => {
 
   beforeAll(async () => {
     await fake.start();
-    t = await createCrawlerApp(fake);
+    // A settle time with room for a loaded machine: the closing line must reach the live viewers.
+    t = await createCrawlerApp(fake, { CRAWLER_END_SETTLE_MS: '4000' });
     [user, other, admin] = await Promise.all([
       createUser(t),
       createUser(t),
