@@ -8,6 +8,7 @@ import { AllExceptionsFilter } from '@app/common';
 import type { AppConfig } from '@app/config';
 import { AppModule, type AppModuleOptions } from './app.module.js';
 import { mountBullBoard } from './modules/admin/bull-board.js';
+import { installHttpMetrics } from './modules/metrics/http-metrics.js';
 import { requestId } from './logger.options.js';
 
 export const API_PREFIX = 'api';
@@ -54,6 +55,7 @@ export async function configureHttpApp(
     done();
   });
   app.enableShutdownHooks();
+  installHttpMetrics(app); // before any route is registered: each gets its pre-bound histogram children
 
   // helmet's middleware built once (@fastify/helmet rebuilds it, CSP parsing included, on
   // every request: measurable on the webhook's hot path).

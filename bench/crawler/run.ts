@@ -78,6 +78,7 @@ function startApi(port: number): Promise<ChildProcess> {
       PORT: String(port),
       APP_ROLE: 'api',
       LOG_LEVEL: 'warn',
+      METRICS_PORT: '0', // two API processes on one host; METRICS_ENABLED passes through (on/off comparison)
       DATABASE_URL: DB_URL,
       REDIS_KEY_PREFIX: PREFIX,
       CRAWLER_WEBHOOK_API_KEY: KEY,

@@ -9,6 +9,7 @@ import {
   UserDto,
 } from './dto/auth.dto.js';
 import type { User } from './entities/user.entity.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { UsersService } from './users.service.js';
 
 @Injectable()
@@ -17,6 +18,7 @@ export class AuthService {
     private readonly users: UsersService,
     private readonly jwt: JwtService,
     private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   async register(dto: RegisterDto): Promise<RegisterResponseDto> {
@@ -26,7 +28,10 @@ export class AuthService {
 
   async login(dto: LoginDto): Promise<LoginResponseDto> {
     const user = await this.users.verifyCredentials(dto.email, dto.password);
-    if (!user) throw new UnauthorizedException('Invalid email or password');
+    if (!user) {
+      this.metrics.m.loginFailures.inc();
+      throw new UnauthorizedException('Invalid email or password');
+    }
     return {
       access_token: await this.sign(user),
       token_type: 'Bearer',

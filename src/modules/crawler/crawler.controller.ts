@@ -55,6 +55,7 @@ import {
   StartCrawlerResponseDto,
 } from './dto/crawler.dto.js';
 import { CrawlerLogStream } from './log/crawler-log.stream.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { CrawlerLogWriter } from './log/crawler-log.writer.js';
 
 @ApiTags('crawler')
@@ -64,6 +65,7 @@ export class CrawlerController {
     private readonly crawler: CrawlerService,
     private readonly writer: CrawlerLogWriter,
     private readonly logs: CrawlerLogStream,
+    private readonly metrics: Metrics,
   ) {}
 
   @Auth()
@@ -125,11 +127,9 @@ export class CrawlerController {
     @Req() req: FastifyRequest & CrawlerJobRequest,
   ): Observable<MessageEvent> {
     const job = req.crawlerJob!;
-    return this.logs.stream(
-      job.id,
-      lastEventIdOf(lastEventIdHeader, lastEventIdQuery),
-      req.raw.socket,
-    );
+    return this.logs
+      .stream(job.id, lastEventIdOf(lastEventIdHeader, lastEventIdQuery), req.raw.socket)
+      .pipe(this.metrics.countDeliveredLines);
   }
 
   @Auth()

@@ -6,6 +6,7 @@ import { AppConfig } from '@app/config';
 import { RunpodClient, RunpodError } from '@app/runpod';
 import { CRAWLER_DISPATCH_JOB } from './crawler.constants.js';
 import { CrawlerService, type DispatchJobData } from './crawler.service.js';
+import { Metrics } from '../metrics/metrics.service.js';
 
 /** An attempt that could not dispatch some keywords, worded for the job's error should it be the last. */
 class DispatchFailure extends Error {
@@ -46,6 +47,7 @@ export class CrawlerDispatchProcessor implements OnApplicationBootstrap {
     private readonly crawler: CrawlerService,
     private readonly runpod: RunpodClient,
     private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -69,6 +71,7 @@ export class CrawlerDispatchProcessor implements OnApplicationBootstrap {
     const crawlerJob = await this.crawler.beginDispatch(jobId);
     if (!crawlerJob) {
       this.logger.log(`job ${jobId}: no longer active (cancelled or ended), nothing to dispatch`);
+      this.metrics.m.crawlerDispatchAttempts.inc({ outcome: 'skipped' });
       return { dispatched: 0 };
     }
     const todo = crawlerJob.keywords
@@ -96,7 +99,9 @@ export class CrawlerDispatchProcessor implements OnApplicationBootstrap {
     const errors = results.flatMap((result) =>
       result.status === 'rejected' ? [result.reason as unknown] : [],
     );
+    for (const error of errors) this.metrics.runpodFailed(error);
     if (errors.length === 0) {
+      this.metrics.m.crawlerDispatchAttempts.inc({ outcome: 'dispatched' });
       this.logger.log(`job ${jobId}: ${todo.length} keyword(s) dispatched to RunPod`);
       return { dispatched: todo.length };
     }
@@ -104,6 +109,8 @@ export class CrawlerDispatchProcessor implements OnApplicationBootstrap {
     const error = errors.find((e) => e instanceof RunpodError && !e.retryable) ?? errors[0];
     const retryable = error instanceof RunpodError ? error.retryable : true;
     if (!retryable) await job.discard();
+    const final = !retryable || attempt >= attempts;
+    this.metrics.m.crawlerDispatchAttempts.inc({ outcome: final ? 'failed' : 'retry' });
     throw new DispatchFailure(
       `${errors.length} of ${todo.length} keyword(s)`,
       error instanceof Error ? error.message : String(error),

@@ -4,6 +4,7 @@ import type { Job, Queue } from 'bull';
 import { AppConfig } from '@app/config';
 import { ProviderError, type PlacesProvider } from '@app/google-maps';
 import type { ScrapeResult } from './entities/scraper-job.entity.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { ScraperService } from './scraper.service.js';
 import {
   PLACES_PROVIDER,
@@ -36,6 +37,7 @@ export class ScraperProcessor implements OnApplicationBootstrap {
     @Inject(PLACES_PROVIDER) private readonly provider: PlacesProvider,
     private readonly scraper: ScraperService,
     private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -92,6 +94,7 @@ export class ScraperProcessor implements OnApplicationBootstrap {
       ]);
 
       const result = await this.scraper.storePlaces(data, places);
+      this.metrics.placesStored(result);
       this.throwIfAborted(abort.signal);
       await this.scraper.markCompleted(data.jobId, result);
       this.logger.log(

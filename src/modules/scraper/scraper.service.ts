@@ -20,6 +20,7 @@ import {
 } from '@app/common';
 import { AppConfig } from '@app/config';
 import type { Place } from '@app/google-maps';
+import { Metrics } from '../metrics/metrics.service.js';
 import { PlacesService, type StoreResult } from '../places/places.service.js';
 import type {
   CreateScrapeJobDto,
@@ -71,6 +72,7 @@ export class ScraperService {
     private readonly places: PlacesService,
     private readonly jobEvents: ScraperEventsService,
     private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   /**
@@ -94,6 +96,7 @@ export class ScraperService {
 
     if (!dto.refresh) {
       const hit = await this.cachedPlaces(cacheKey, dto.max_results);
+      this.metrics.m.scraperCache.inc({ result: hit ? 'hit' : 'miss' });
       if (hit) return this.completeFromCache(user, query, hit);
     }
 
@@ -296,6 +299,7 @@ export class ScraperService {
       // One cache entry is one batch: a re-scrape (refresh, expiry) is a new one.
       `${query.cacheKey}@${hit.scrapedAt}`,
     );
+    this.metrics.placesStored(result);
     await INSERT_CACHED_JOB.run(this.dataSource, [
       id,
       user.id,

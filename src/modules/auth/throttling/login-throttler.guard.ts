@@ -1,6 +1,7 @@
-import { ExecutionContext, Injectable } from '@nestjs/common';
+import { ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { ThrottlerException, ThrottlerGuard, type ThrottlerLimitDetail } from '@nestjs/throttler';
+import { Metrics } from '../../metrics/metrics.service.js';
 
 export const LOGIN_THROTTLER = 'login';
 
@@ -10,6 +11,9 @@ export const LOGIN_THROTTLER = 'login';
  */
 @Injectable()
 export class LoginThrottlerGuard extends ThrottlerGuard {
+  /** A property, not a constructor parameter: ThrottlerGuard's constructor is the framework's. */
+  @Inject(Metrics) private readonly metrics!: Metrics;
+
   protected override async getTracker(req: Record<string, unknown>): Promise<string> {
     const body = req.body as { email?: unknown } | undefined;
     const email = typeof body?.email === 'string' ? body.email.trim().toLowerCase() : '';
@@ -20,6 +24,7 @@ export class LoginThrottlerGuard extends ThrottlerGuard {
     context: ExecutionContext,
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
+    this.metrics.m.loginThrottled.inc();
     context
       .switchToHttp()
       .getResponse<FastifyReply>()

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import {
@@ -6,6 +7,7 @@ import {
   LOG_WRITER_MAX_IN_FLIGHT,
 } from '../crawler.constants.js';
 import { CrawlerService } from '../crawler.service.js';
+import { Metrics } from '../../metrics/metrics.service.js';
 import { CrawlerLogBus } from './crawler-log.bus.js';
 import { parseLineEffects } from './log-line.parser.js';
 
@@ -92,6 +94,7 @@ export class CrawlerLogWriter {
     private readonly dataSource: DataSource,
     private readonly bus: CrawlerLogBus,
     private readonly crawler: CrawlerService,
+    private readonly metrics: Metrics,
   ) {}
 
   /** Resolves once the lines are committed; rejects with 404 for an unknown (or long finished) job. */
@@ -144,6 +147,9 @@ export class CrawlerLogWriter {
       }
       for (const waiter of entry.waiters) waiter.resolve();
     } catch (error) {
+      this.metrics.m.crawlerAppendErrors.inc({
+        kind: error instanceof UnknownCrawlerJobError ? 'unknown_job' : 'database',
+      });
       for (const waiter of entry.waiters) waiter.reject(error);
     }
   }
@@ -151,6 +157,7 @@ export class CrawlerLogWriter {
   private async write(jobId: string, lines: string[]): Promise<void> {
     const effects = parseLineEffects(lines);
     const summaryCount = effects.summaries.length;
+    const startedAt = performance.now();
     const rows = await this.dataSource.query<AppendRow[]>(APPEND_SQL, [
       jobId,
       lines.length,
@@ -162,6 +169,7 @@ export class CrawlerLogWriter {
     ]);
     const row = rows[0];
     if (!row) throw new UnknownCrawlerJobError(jobId);
+    this.metrics.logBatchCommitted(lines.length, startedAt);
     const last = row.log_count;
     this.bus.publishLines(jobId, last - lines.length + 1, lines);
     if (row.status === 'completed' && row.prev_status !== 'completed') {
