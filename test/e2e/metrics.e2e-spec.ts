@@ -9,6 +9,10 @@ import {
   startJob,
   waitForStatus,
 } from '../utils/crawler.js';
+import {
+  DEFAULT_METRIC_NAMES,
+  METRIC_DEFINITIONS,
+} from '../../src/modules/metrics/metrics.definitions.js';
 import { metricsUrl, parseMetrics, scrape, Scrape } from '../utils/metrics.js';
 import { createTestApp, createUser, waitFor, type TestApp } from '../utils/test-app.js';
 import { ensureBuilt, startWorkerProcess, type WorkerProcess } from '../utils/worker-process.js';
@@ -52,7 +56,14 @@ describe('Metrics (/metrics on METRICS_PORT) after real traffic', () => {
     const ok = await fetch(url, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     expect(ok.status).toBe(200);
     expect(ok.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
-    const metrics = new Scrape(parseMetrics(await ok.text()));
+    const text = await ok.text();
+    const metrics = new Scrape(parseMetrics(text));
+    // Every name the definitions table (and so the dashboard and alerts) relies on is really exported.
+    const typed = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+    for (const def of Object.values(METRIC_DEFINITIONS))
+      expect(typed.has(def.name), def.name).toBe(true);
+    for (const name of DEFAULT_METRIC_NAMES)
+      expect(typed.has(name.replace(/_total$/, '')) || typed.has(name), name).toBe(true);
     // prom-client's process defaults: event-loop lag, heap, GC.
     for (const name of [
       'nodejs_eventloop_lag_seconds',
