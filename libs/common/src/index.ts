@@ -9,3 +9,4 @@ export * from './redis/redis.module.js';
 export * from './redis/redis.service.js';
 export * from './queues.js';
 export * from './queue-events.js';
+export * from './logging/job-log.js';

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Observable } from 'rxjs';
 import { DataSource, Repository } from 'typeorm';
 import {
+  jobLog,
   pageOffset,
   paginate,
   ResourceNotFoundError,
@@ -135,6 +136,9 @@ export class ScraperService {
         .catch(() => undefined);
       throw error;
     }
+    this.logger.log(
+      jobLog({ jobId: job.id, userId: user.id }, `queued (cache miss), priority ${priority}`),
+    );
     return { job_id: job.id, status: 'queued' };
   }
 
@@ -300,6 +304,12 @@ export class ScraperService {
       `${query.cacheKey}@${hit.scrapedAt}`,
     );
     this.metrics.placesStored(result);
+    this.logger.log(
+      jobLog(
+        { jobId: id, userId: user.id },
+        `answered from the cache: ${result.inserted} new, ${result.duplicates} duplicates`,
+      ),
+    );
     await INSERT_CACHED_JOB.run(this.dataSource, [
       id,
       user.id,

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { BeforeApplicationShutdown, Injectable, Logger, type MessageEvent } from '@nestjs/common';
 import { Observable, type Subscriber } from 'rxjs';
 import { DataSource } from 'typeorm';
-import { DependencyUnavailableError } from '@app/common';
+import { DependencyUnavailableError, jobLog } from '@app/common';
 import {
   SSE_KEEPALIVE_MS,
   SSE_LIVE_BUFFER_LINES,
@@ -166,7 +166,7 @@ export class CrawlerLogStream implements BeforeApplicationShutdown {
             for (const [first, lines] of live) deliver(first, lines);
           } while (!closed && (resyncWanted || next <= upper()));
         } catch (error) {
-          this.logger.warn(`log stream of job ${jobId}: ${(error as Error).message}`);
+          this.logger.warn(jobLog({ jobId }, `log stream failed: ${(error as Error).message}`));
           if (!closed) {
             closed = true;
             subscriber.error(new DependencyUnavailableError('database'));

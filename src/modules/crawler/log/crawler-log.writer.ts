@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { jobLog } from '@app/common';
 import {
   LATE_LINE_GRACE_SECONDS,
   LOG_WRITER_MAX_BATCH_LINES,
@@ -173,7 +174,9 @@ export class CrawlerLogWriter {
     const last = row.log_count;
     this.bus.publishLines(jobId, last - lines.length + 1, lines);
     if (row.status === 'completed' && row.prev_status !== 'completed') {
-      this.logger.log(`job ${jobId} completed: every keyword sent its summary`);
+      this.logger.log(
+        jobLog({ jobId, userId: row.user_id }, 'completed: every keyword sent its summary'),
+      );
       this.crawler.announceEnd(jobId, row.user_id, 'completed', last);
     }
   }
