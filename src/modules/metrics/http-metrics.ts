@@ -1,16 +1,19 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import type { Histogram } from 'prom-client';
+import type { FastHistogram, FastHistogramChild } from './fast-instruments.js';
 import { Metrics } from './metrics.service.js';
 
 /** Route label of requests no route matched (404s): raw URLs never become labels. */
 export const UNMATCHED_ROUTE = 'unmatched';
 
-type Child = ReturnType<Histogram<string>['labels']>;
 /** Index = status / 100: 1xx … 5xx. */
-type ByStatusClass = Child[];
+type ByStatusClass = FastHistogramChild[];
 
-function childrenFor(histogram: Histogram<string>, method: string, route: string): ByStatusClass {
+function childrenFor(
+  histogram: FastHistogram<'method' | 'route' | 'status_class'>,
+  method: string,
+  route: string,
+): ByStatusClass {
   return [0, 1, 2, 3, 4, 5].map((c) => histogram.labels({ method, route, status_class: `${c}xx` }));
 }
 
@@ -26,7 +29,7 @@ function childrenFor(histogram: Histogram<string>, method: string, route: string
 export function installHttpMetrics(app: NestFastifyApplication): void {
   const metrics = app.get(Metrics);
   if (!metrics.enabled) return;
-  const histogram = metrics.m.httpRequestDuration as Histogram<string>;
+  const histogram = metrics.m.httpRequestDuration;
   const fastify = app.getHttpAdapter().getInstance();
 
   fastify.addHook('onRoute', (route: RouteOptions) => {

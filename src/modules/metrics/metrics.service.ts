@@ -4,17 +4,18 @@ import { tap, type MonoTypeOperatorFunction } from 'rxjs';
 import type { PlacesProvider } from '@app/google-maps';
 import { ProviderError } from '@app/google-maps';
 import { RunpodError } from '@app/runpod';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry, type Metric } from 'prom-client';
 import { AppConfig } from '@app/config';
+import { FastCounter, FastHistogram } from './fast-instruments.js';
 import { METRIC_DEFINITIONS, type MetricKey } from './metrics.definitions.js';
 
 type Defs = typeof METRIC_DEFINITIONS;
 type LabelsOf<D> = D extends { labelNames: readonly (infer L)[] } ? L & string : string;
 type InstrumentOf<D> = D extends { type: 'counter' }
-  ? Counter<LabelsOf<D>>
+  ? FastCounter<LabelsOf<D>>
   : D extends { type: 'gauge' }
     ? Gauge<LabelsOf<D>>
-    : Histogram<LabelsOf<D>>;
+    : FastHistogram<LabelsOf<D>>;
 export type Instruments = { readonly [K in MetricKey]: InstrumentOf<Defs[K]> };
 
 /** What every instrument becomes with METRICS_ENABLED=false: a call costs one empty function call. */
@@ -57,18 +58,23 @@ export class Metrics {
     collectDefaultMetrics({ register: registry });
     const instruments: Record<string, unknown> = {};
     for (const [key, def] of Object.entries(METRIC_DEFINITIONS)) {
-      const options = {
-        name: def.name,
-        help: def.help,
-        labelNames: 'labelNames' in def ? [...def.labelNames] : [],
-        registers: [registry],
-      };
-      instruments[key] =
+      const labelNames: string[] = 'labelNames' in def ? [...def.labelNames] : [];
+      if (def.type === 'gauge') {
+        // Gauges are set at scrape time (collect), never on a hot path: prom-client's own.
+        instruments[key] = new Gauge({
+          name: def.name,
+          help: def.help,
+          labelNames,
+          registers: [registry],
+        });
+        continue;
+      }
+      const instrument =
         def.type === 'counter'
-          ? new Counter(options)
-          : def.type === 'gauge'
-            ? new Gauge(options)
-            : new Histogram({ ...options, buckets: [...def.buckets] });
+          ? new FastCounter(def.name, def.help, labelNames)
+          : new FastHistogram(def.name, def.help, labelNames, def.buckets);
+      registry.registerMetric(instrument as unknown as Metric);
+      instruments[key] = instrument;
     }
     this.registry = registry;
     this.m = instruments as Instruments;

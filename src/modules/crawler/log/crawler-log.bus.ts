@@ -10,8 +10,10 @@ export interface LogListener {
   resync(): void;
 }
 
-/** Wire format on a job's channel; one message per committed batch. */
-/** `a`: when the batch was committed (ms since epoch), for the delivery-lag histogram. */
+/**
+ * Wire format on a job's channel; one message per committed batch. `a`: when the batch was
+ * committed (ms since epoch), for the delivery-lag histogram (absent from older publishers).
+ */
 type BusMessage =
   { t: 'l'; s: number; l: string[]; a?: number } | { t: 'e'; st: string; last: number };
 
