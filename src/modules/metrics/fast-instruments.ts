@@ -39,8 +39,7 @@ abstract class LabelledMetric<L extends string, C> {
   /** The child for these label values, created on first use and kept: bind it once on hot paths. */
   labels(labels: Labels<L> = {}): C {
     for (const name in labels)
-      if (!this.labelNames.includes(name as L))
-        throw new Error(`${this.name}: unknown label "${name}"`);
+      if (!this.labelNames.includes(name)) throw new Error(`${this.name}: unknown label "${name}"`);
     const key = this.labelNames.map((name) => String(labels[name] ?? '')).join('\u0001');
     let child = this.children.get(key);
     if (!child) {
