@@ -13,6 +13,7 @@ import { CrawlerModule } from './modules/crawler/crawler.module.js';
 import { JwtAuthGuard } from './modules/auth/guards/jwt-auth.guard.js';
 import { RolesGuard } from './modules/auth/guards/roles.guard.js';
 import { HealthModule } from './modules/health/health.module.js';
+import { MetricsModule } from './modules/metrics/metrics.module.js';
 import { PlacesModule } from './modules/places/places.module.js';
 import { QuotaGuard } from './modules/rate-limit/quota.guard.js';
 import { RateLimitModule } from './modules/rate-limit/rate-limit.module.js';
@@ -55,6 +56,7 @@ export class AppModule {
           stores: [cacheStore(config)],
         }),
         EventEmitterModule.forRoot({ wildcard: true, delimiter: '.' }),
+        MetricsModule,
         AuthModule,
         RateLimitModule,
         HealthModule,

@@ -17,6 +17,7 @@ import {
 import { mountBullBoard } from './modules/admin/bull-board.js';
 import { corsOptions } from './cors.options.js';
 import { staticSecurityHeaders } from './security-headers.js';
+import { installHttpMetrics } from './modules/metrics/http-metrics.js';
 
 export { API_PREFIX };
 
@@ -87,6 +88,7 @@ export async function configureHttpApp(
     done();
   });
   app.enableShutdownHooks();
+  installHttpMetrics(app); // before any route is registered: each gets its pre-bound histogram children
 
   // Built once: helmet's headers are the same on every response. Set on the reply (not
   // `reply.raw`), so Node writes them all in one pass with the response's own headers;

@@ -6,8 +6,13 @@ import { parse } from 'yaml';
 describe('docker/docker-compose.yml', () => {
   const compose = parse(readFileSync('docker/docker-compose.yml', 'utf8'), { merge: true });
 
-  it('names postgres, redis, api and worker, each with a healthcheck', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['api', 'postgres', 'redis', 'worker']);
+  it('names postgres, redis, api and worker (plus prometheus and grafana under the monitoring profile), each with a healthcheck', () => {
+    const byDefault = Object.keys(compose.services).filter(
+      (name) => !compose.services[name].profiles,
+    );
+    expect(byDefault.sort()).toEqual(['api', 'postgres', 'redis', 'worker']);
+    expect(compose.services.prometheus.profiles).toEqual(['monitoring']);
+    expect(compose.services.grafana.profiles).toEqual(['monitoring']);
     for (const service of Object.values<any>(compose.services))
       expect(service.healthcheck?.test).toBeTruthy();
   });

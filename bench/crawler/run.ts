@@ -36,6 +36,8 @@ const KEY = 'bench-webhook-key-0123456789';
 const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef';
 const PREFIX = `bench-${randomBytes(3).toString('hex')}`;
 const PORTS = [3101, 3102];
+/** METRICS_ENABLED=false runs the API processes with every metric a no-op (the metrics-cost comparison). */
+const METRICS_ENABLED = process.env.METRICS_ENABLED !== 'false';
 const RAW_PORT = 3199;
 
 const children: ChildProcess[] = [];
@@ -78,6 +80,7 @@ function startApi(port: number): Promise<ChildProcess> {
       PORT: String(port),
       APP_ROLE: 'api',
       LOG_LEVEL: 'warn',
+      METRICS_PORT: '0', // two API processes on one host; METRICS_ENABLED passes through (on/off comparison)
       DATABASE_URL: DB_URL,
       REDIS_KEY_PREFIX: PREFIX,
       CRAWLER_WEBHOOK_API_KEY: KEY,
@@ -416,7 +419,7 @@ async function main(): Promise<void> {
 
   const loadAfter = load();
   console.log(
-    `\nCrawler benchmark (${DURATION} s per run; loadavg before ${loadBefore} / after ${loadAfter})`,
+    `\nCrawler benchmark (${DURATION} s per run; metrics ${METRICS_ENABLED ? 'on' : 'off'}; loadavg before ${loadBefore} / after ${loadAfter})`,
   );
   console.table(
     rows.map((r) => ({
@@ -439,7 +442,14 @@ async function main(): Promise<void> {
   writeFileSync(
     file,
     JSON.stringify(
-      { at: new Date().toISOString(), durationSeconds: DURATION, loadBefore, loadAfter, rows },
+      {
+        at: new Date().toISOString(),
+        durationSeconds: DURATION,
+        metricsEnabled: METRICS_ENABLED,
+        loadBefore,
+        loadAfter,
+        rows,
+      },
       null,
       2,
     ),

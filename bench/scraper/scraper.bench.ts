@@ -79,6 +79,8 @@ function env(extra: Record<string, string>): NodeJS.ProcessEnv {
     HOME: process.env.HOME,
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
+    METRICS_PORT: '0',
+    METRICS_ENABLED: process.env.METRICS_ENABLED ?? 'true',
     JWT_SECRET: 'bench-jwt-secret-long-enough-1234',
     CRAWLER_WEBHOOK_API_KEY: 'bench-webhook-key',
     DATABASE_URL,

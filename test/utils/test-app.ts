@@ -33,6 +33,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     DATABASE_URL: inject('databaseUrl'),
     REDIS_KEY_PREFIX: uniquePrefix(),
     DATABASE_POOL_SIZE: '5',
+    METRICS_PORT: '0', // many apps per test process: each metrics server on a free port
     ...options.env,
   });
   const app = await createHttpApp(config, {

@@ -55,6 +55,7 @@ export async function startWorkerProcess(
       NODE_ENV: 'test',
       APP_ROLE: 'worker',
       LOG_LEVEL: 'info',
+      METRICS_PORT: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,3 +11,4 @@ export * from './queues.js';
 export * from './queue-events.js';
 export * from './validation/text.validators.js';
 export * from './http/validation.pipe.js';
+export * from './logging/job-log.js';

@@ -126,4 +126,33 @@ describe('loadAppConfig', () => {
   it('treats empty variables as unset', () => {
     expect(loadAppConfig({ PORT: '', JWT_SECRET: '' }).config.port).toBe(3000);
   });
+
+  it('never serves /metrics open beyond the host in production', () => {
+    const prod = {
+      NODE_ENV: 'production',
+      JWT_SECRET: 'a-real-production-secret-value',
+      CRAWLER_WEBHOOK_API_KEY: 'a-real-webhook-key',
+    };
+    expect(problemsOf({ ...prod, METRICS_HOST: '0.0.0.0' }).join()).toMatch(
+      /^METRICS_TOKEN: must be set when METRICS_HOST=0\.0\.0\.0/,
+    );
+    for (const host of ['127.0.0.1', '::1', '10.1.2.3', '172.20.0.4', '192.168.1.9']) {
+      expect(loadAppConfig({ ...prod, METRICS_HOST: host }).config.metrics.host).toBe(host);
+    }
+    const withToken = loadAppConfig({
+      ...prod,
+      METRICS_HOST: '0.0.0.0',
+      METRICS_TOKEN: 'a-long-metrics-token',
+    });
+    expect(withToken.config.metrics).toEqual({
+      enabled: true,
+      port: 9464,
+      host: '0.0.0.0',
+      token: 'a-long-metrics-token',
+    });
+    expect(
+      loadAppConfig({ ...prod, METRICS_HOST: '0.0.0.0', METRICS_ENABLED: 'false' }).warnings,
+    ).toEqual([]);
+    expect(loadAppConfig({ METRICS_HOST: '0.0.0.0' }).warnings.join()).toMatch(/METRICS_TOKEN/);
+  });
 });

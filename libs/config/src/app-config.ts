@@ -67,6 +67,12 @@ export abstract class AppConfig {
     lockDurationMs: number;
     stalledIntervalMs: number;
   };
+  declare readonly metrics: {
+    enabled: boolean;
+    port: number;
+    host: string;
+    token?: string;
+  };
 }
 
 export class ConfigValidationError extends Error {
@@ -130,6 +136,11 @@ export function loadAppConfig(
   }
   if (Boolean(env.ADMIN_EMAIL) !== Boolean(env.ADMIN_PASSWORD)) {
     problems.push('ADMIN_EMAIL / ADMIN_PASSWORD: set both or neither');
+  }
+  if (env.METRICS_ENABLED && !env.METRICS_TOKEN && !isLoopbackOrPrivate(env.METRICS_HOST)) {
+    const note = `METRICS_HOST=${env.METRICS_HOST} exposes /metrics beyond this host without METRICS_TOKEN`;
+    if (isProduction) problems.push(`METRICS_TOKEN: must be set when ${note}`);
+    else warnings.push(`${note}; set METRICS_TOKEN before exposing this service.`);
   }
   if (problems.length) throw new ConfigValidationError(problems);
 
@@ -203,6 +214,25 @@ export function loadAppConfig(
       lockDurationMs: env.SCRAPER_LOCK_DURATION_MS,
       stalledIntervalMs: env.SCRAPER_STALLED_INTERVAL_MS,
     },
+    metrics: {
+      enabled: env.METRICS_ENABLED,
+      port: env.METRICS_PORT,
+      host: env.METRICS_HOST,
+      token: env.METRICS_TOKEN,
+    },
   };
   return { config, warnings };
+}
+
+/**
+ * Addresses only this host or a private network can reach: loopback, RFC 1918, IPv6 ULA.
+ * `0.0.0.0` / `::` (every interface) is neither.
+ */
+export function isLoopbackOrPrivate(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === 'localhost' || h === '::1' || /^127\./.test(h)) return true;
+  if (/^10\./.test(h) || /^192\.168\./.test(h)) return true;
+  const b = /^172\.(\d+)\./.exec(h);
+  if (b && Number(b[1]) >= 16 && Number(b[1]) <= 31) return true;
+  return /^f[cd][0-9a-f]{2}:/.test(h);
 }

@@ -133,6 +133,15 @@ export const envSchema = z.object({
   /** How often workers look for stalled jobs (lock expired, worker gone) to run again. */
   SCRAPER_STALLED_INTERVAL_MS: int(100).default(30_000),
   CRAWLER_CONCURRENCY: int(1, 100).default(4),
+
+  /** Prometheus metrics (prom-client); `false` makes every instrument a no-op and serves nothing. */
+  METRICS_ENABLED: z.stringbool().default(true),
+  /** The metrics server's own port (not the API's, not under /api); 0 picks a free one. */
+  METRICS_PORT: int(0, 65535).default(9464),
+  /** Its bind address. In production a non-loopback, non-private address needs METRICS_TOKEN. */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** When set, scrapes must send `Authorization: Bearer <token>`. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export type RawEnv = z.output<typeof envSchema>;

@@ -30,16 +30,35 @@ export interface RunpodDispatchResult {
   status: string | null;
 }
 
+/** Low-cardinality cause of a failed RunPod call (a metrics label, and said in logs). */
+export type RunpodErrorKind =
+  'timeout' | 'unreachable' | 'server_error' | 'rate_limited' | 'rejected' | 'bad_answer';
+
 export class RunpodError extends Error {
+  readonly kind: RunpodErrorKind;
+
   constructor(
     message: string,
     /** HTTP status RunPod answered, if it answered. */
     readonly status: number | null,
     /** Unreachable, timed out or 5xx/429: another attempt may succeed. A 4xx will not. */
     readonly retryable: boolean,
+    timedOut = false,
   ) {
     super(message);
     this.name = 'RunpodError';
+    this.kind =
+      status === null
+        ? timedOut
+          ? 'timeout'
+          : 'unreachable'
+        : status >= 500
+          ? 'server_error'
+          : status === 429
+            ? 'rate_limited'
+            : status >= 400
+              ? 'rejected'
+              : 'bad_answer';
   }
 }
 
@@ -108,6 +127,7 @@ export class RunpodClient {
           : `RunPod unreachable (${url}): ${cause}`,
         null,
         true,
+        timedOut,
       );
     }
     const text = await response.text().catch(() => '');

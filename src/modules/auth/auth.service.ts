@@ -7,6 +7,7 @@ import {
   UserDto,
 } from './dto/auth.dto.js';
 import { SessionsService } from './sessions.service.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { UsersService } from './users.service.js';
 
 @Injectable()
@@ -14,6 +15,7 @@ export class AuthService {
   constructor(
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
+    private readonly metrics: Metrics,
   ) {}
 
   /** A new account comes signed in: a session, its access token and refresh token. */
@@ -24,7 +26,10 @@ export class AuthService {
 
   async login(dto: LoginDto): Promise<LoginResponseDto> {
     const user = await this.users.verifyCredentials(dto.email, dto.password);
-    if (!user) throw new UnauthorizedException('Invalid email or password');
+    if (!user) {
+      this.metrics.m.loginFailures.inc();
+      throw new UnauthorizedException('Invalid email or password');
+    }
     return { ...(await this.sessions.start(user)), user: UserDto.from(user) };
   }
 }

@@ -59,6 +59,7 @@ import {
   StartCrawlerResponseDto,
 } from './dto/crawler.dto.js';
 import { CrawlerLogStream } from './log/crawler-log.stream.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { CrawlerLogWriter } from './log/crawler-log.writer.js';
 
 @ApiTags('crawler')
@@ -68,6 +69,7 @@ export class CrawlerController {
     private readonly crawler: CrawlerService,
     private readonly writer: CrawlerLogWriter,
     private readonly logs: CrawlerLogStream,
+    private readonly metrics: Metrics,
   ) {}
 
   @Auth()
@@ -160,7 +162,7 @@ export class CrawlerController {
       lastEventIdOf(lastEventIdHeader, lastEventIdQuery),
       req.raw.socket,
     );
-    if (stream) return stream;
+    if (stream) return stream.pipe(this.metrics.countDeliveredLines);
     reply.status(HttpStatus.NO_CONTENT);
     return EMPTY;
   }

@@ -1,11 +1,12 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
-import { QUEUE_NAMES } from '@app/common';
+import { jobLog, QUEUE_NAMES } from '@app/common';
 import { AppConfig } from '@app/config';
 import { RunpodClient, RunpodError } from '@app/runpod';
 import { CRAWLER_DISPATCH_JOB } from './crawler.constants.js';
 import { CrawlerService, type DispatchJobData } from './crawler.service.js';
+import { Metrics } from '../metrics/metrics.service.js';
 
 /** An attempt that could not dispatch some keywords, worded for the job's error should it be the last. */
 class DispatchFailure extends Error {
@@ -46,12 +47,13 @@ export class CrawlerDispatchProcessor implements OnApplicationBootstrap {
     private readonly crawler: CrawlerService,
     private readonly runpod: RunpodClient,
     private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   onApplicationBootstrap(): void {
     this.queue.on('failed', (job: Job<DispatchJobData>, error: Error) => {
       this.onFailed(job, error).catch((err: Error) =>
-        this.logger.error(`could not record the failure of job ${job.data.jobId}: ${err.message}`),
+        this.logger.error(jobLog(job.data, `could not record its failure: ${err.message}`)),
       );
     });
     // Settles only when the queue closes; a rejection (Redis gone, or the app closed before the
@@ -65,10 +67,12 @@ export class CrawlerDispatchProcessor implements OnApplicationBootstrap {
     const { jobId } = job.data;
     const attempt = job.attemptsMade + 1;
     const attempts = job.opts.attempts ?? 1;
-    this.logger.log(`job ${jobId}: dispatch attempt ${attempt}/${attempts}`);
+    const ref = job.data; // { jobId, userId }: on every line about this job
+    this.logger.log(jobLog(ref, `dispatch attempt ${attempt}/${attempts}`));
     const crawlerJob = await this.crawler.beginDispatch(jobId);
     if (!crawlerJob) {
-      this.logger.log(`job ${jobId}: no longer active (cancelled or ended), nothing to dispatch`);
+      this.logger.log(jobLog(ref, 'no longer active (cancelled or ended), nothing to dispatch'));
+      this.metrics.m.crawlerDispatchAttempts.inc({ outcome: 'skipped' });
       return { dispatched: 0 };
     }
     const todo = crawlerJob.keywords
@@ -88,6 +92,9 @@ export class CrawlerDispatchProcessor implements OnApplicationBootstrap {
           result.runId,
           result.domains,
         );
+        this.logger.debug(
+          jobLog(ref, `RunPod accepted keyword ${index}`, { run_id: result.runId }),
+        );
         // Cancelled while the request was out: stop what was just started.
         if (!stillRunning && result.runId)
           await this.runpod.cancel(result.runId).catch(() => undefined);
@@ -96,14 +103,18 @@ export class CrawlerDispatchProcessor implements OnApplicationBootstrap {
     const errors = results.flatMap((result) =>
       result.status === 'rejected' ? [result.reason as unknown] : [],
     );
+    for (const error of errors) this.metrics.runpodFailed(error);
     if (errors.length === 0) {
-      this.logger.log(`job ${jobId}: ${todo.length} keyword(s) dispatched to RunPod`);
+      this.metrics.m.crawlerDispatchAttempts.inc({ outcome: 'dispatched' });
+      this.logger.log(jobLog(ref, `${todo.length} keyword(s) dispatched to RunPod`));
       return { dispatched: todo.length };
     }
 
     const error = errors.find((e) => e instanceof RunpodError && !e.retryable) ?? errors[0];
     const retryable = error instanceof RunpodError ? error.retryable : true;
     if (!retryable) await job.discard();
+    const final = !retryable || attempt >= attempts;
+    this.metrics.m.crawlerDispatchAttempts.inc({ outcome: final ? 'failed' : 'retry' });
     throw new DispatchFailure(
       `${errors.length} of ${todo.length} keyword(s)`,
       error instanceof Error ? error.message : String(error),
@@ -117,8 +128,12 @@ export class CrawlerDispatchProcessor implements OnApplicationBootstrap {
     const attempts = job.opts.attempts ?? 1;
     const discarded = (job as Job<DispatchJobData> & { isDiscarded(): boolean }).isDiscarded();
     if (!discarded && job.attemptsMade < attempts) {
-      this.logger.warn(
-        `job ${jobId}: attempt ${job.attemptsMade}/${attempts} failed, will retry: ${error.message}`,
+      // Debug: a retried failure is not news; the final one is logged once, with its cause, below.
+      this.logger.debug(
+        jobLog(
+          job.data,
+          `attempt ${job.attemptsMade}/${attempts} failed, will retry: ${error.message}`,
+        ),
       );
       return;
     }
@@ -126,6 +141,7 @@ export class CrawlerDispatchProcessor implements OnApplicationBootstrap {
       error instanceof DispatchFailure
         ? error.finalReason(job.attemptsMade)
         : `Dispatch failed after ${job.attemptsMade} attempt(s): ${error?.message || 'unknown error'}`;
-    if (await this.crawler.fail(jobId, reason)) this.logger.warn(`job ${jobId}: ${reason}`);
+    if (await this.crawler.fail(jobId, reason))
+      this.logger.warn(jobLog(job.data, reason, { attempts: job.attemptsMade }));
   }
 }

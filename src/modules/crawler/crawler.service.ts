@@ -7,6 +7,7 @@ import { DataSource, Repository } from 'typeorm';
 import {
   InvalidStateError,
   JOB_PRIORITY,
+  jobLog,
   pageOffset,
   paginate,
   QUEUE_NAMES,
@@ -15,7 +16,7 @@ import {
   type Paginated,
 } from '@app/common';
 import { AppConfig } from '@app/config';
-import { RunpodClient } from '@app/runpod';
+import { RunpodClient, type RunpodError } from '@app/runpod';
 import {
   CRAWLER_DISPATCH_JOB,
   CRAWLER_EVENTS,
@@ -41,6 +42,8 @@ import { CrawlerLogBus } from './log/crawler-log.bus.js';
 
 export interface DispatchJobData {
   jobId: string;
+  /** For log lines (jobs queued before it was added lack it). */
+  userId?: string;
 }
 
 /** Jobs: creation, access, and every status change (each announced on the bus and as an event). */
@@ -72,7 +75,7 @@ export class CrawlerService {
     try {
       await this.queue.add(
         CRAWLER_DISPATCH_JOB,
-        { jobId: job.id },
+        { jobId: job.id, userId: caller.id },
         {
           jobId: job.id,
           priority,
@@ -88,6 +91,12 @@ export class CrawlerService {
       throw error;
     }
     this.emit(CRAWLER_EVENTS.queued, job, 'queued');
+    this.logger.log(
+      jobLog(
+        { jobId: job.id, userId: caller.id },
+        `queued: ${dto.keywords.length} keyword(s), priority ${priority}`,
+      ),
+    );
     return {
       job_id: job.id,
       status: 'queued',
@@ -143,11 +152,18 @@ export class CrawlerService {
         if (!run.run_id) return;
         await this.runpod.cancel(run.run_id).catch((error: Error) => {
           this.logger.warn(
-            `RunPod cancel of run ${run.run_id} (job ${job.id}) failed: ${error.message}`,
+            jobLog(
+              { jobId: job.id, userId: job.userId },
+              `RunPod cancel of run ${run.run_id} failed: ${error.message}`,
+              {
+                runpod_error: (error as RunpodError).kind,
+              },
+            ),
           );
         });
       }),
     );
+    this.logger.log(jobLog({ jobId: job.id, userId: job.userId }, `cancelled by ${caller.id}`));
     return { job_id: job.id, status: 'cancelled' };
   }
 
@@ -210,7 +226,12 @@ export class CrawlerService {
        RETURNING id, user_id, log_count, timeout_seconds`,
     );
     for (const row of rows[0]) {
-      this.logger.warn(`job ${row.id} failed: no activity for ${row.timeout_seconds} s`);
+      this.logger.warn(
+        jobLog(
+          { jobId: row.id, userId: row.user_id },
+          `failed: no activity for ${row.timeout_seconds} s`,
+        ),
+      );
       this.announceEnd(row.id, row.user_id, 'failed', row.log_count, 'inactivity timeout');
     }
     return rows[0].length;

@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { QUOTA_KEY, QuotaExceededError, type AuthUser } from '@app/common';
 import type { QuotaBucket } from '@app/config';
+import { Metrics } from '../metrics/metrics.service.js';
 import { QuotaService } from './quota.service.js';
 
 type QuotaRequest = FastifyRequest & { user?: AuthUser };
@@ -18,6 +19,7 @@ export class QuotaGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly quotas: QuotaService,
+    private readonly metrics: Metrics,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -39,6 +41,7 @@ export class QuotaGuard implements CanActivate {
       RateLimit: `"${bucket}";r=${decision.remaining};t=${decision.resetSeconds}`,
     });
     if (!decision.allowed) {
+      this.metrics.m.quotaRejections.inc({ bucket, role: req.user.role });
       const at = decision.resetAt.toISOString().slice(11, 16);
       throw new QuotaExceededError(
         `Hourly ${bucket} quota of ${decision.limit} requests used up; it resets at ${at} UTC (in ${decision.resetSeconds} seconds)`,

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
-import { RedisFanout, RedisService } from '@app/common';
+import { RedisFanout, RedisService, jobLog } from '@app/common';
 import { AppConfig } from '@app/config';
 import type { Place, PlacesProvider } from '@app/google-maps';
 import { ScraperService } from './scraper.service.js';
@@ -92,9 +92,7 @@ export class ScraperFlightService {
       if (holder === null)
         return { places: await this.lead(data, key, token, signal), source: 'provider' };
 
-      this.logger.log(
-        `job ${data.jobId}: following the provider call for "${data.keyword}" in flight`,
-      );
+      this.logger.log(jobLog(data, `following the provider call for "${data.keyword}" in flight`));
       const result = await this.follow(key, holder, signal);
       const places = result && this.enough(result, data.maxResults);
       if (places) return { places, source: 'shared' };
@@ -110,15 +108,15 @@ export class ScraperFlightService {
     signal: AbortSignal,
   ): Promise<Place[]> {
     const leaseMs = this.config.scraper.lockDurationMs;
-    this.logger.log(`job ${data.jobId}: leading the provider call for "${data.keyword}"`);
+    this.logger.log(jobLog(data, `leading the provider call for "${data.keyword}"`));
     const renew = setInterval(() => {
       this.redis.client
         .eval(RENEW_LEASE, 1, key, token, leaseMs)
         .then((held) => {
-          if (held === 0) this.logger.warn(`job ${data.jobId}: lost the flight lease of ${key}`);
+          if (held === 0) this.logger.warn(jobLog(data, `lost the flight lease of ${key}`));
         })
         .catch((error: Error) =>
-          this.logger.warn(`job ${data.jobId}: could not renew the flight lease: ${error.message}`),
+          this.logger.warn(jobLog(data, `could not renew the flight lease: ${error.message}`)),
         );
     }, leaseMs / 3);
     renew.unref();
@@ -168,7 +166,7 @@ export class ScraperFlightService {
       .publish(key, JSON.stringify(done))
       .exec()
       .catch((error: Error) =>
-        this.logger.warn(`job ${data.jobId}: could not end the flight of ${key}: ${error.message}`),
+        this.logger.warn(jobLog(data, `could not end the flight of ${key}: ${error.message}`)),
       );
   }
 

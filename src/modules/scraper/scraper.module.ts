@@ -3,6 +3,7 @@ import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '@app/config';
 import { createPlacesProvider } from '@app/google-maps';
+import { Metrics } from '../metrics/metrics.service.js';
 import { PlacesModule } from '../places/places.module.js';
 import { ScraperJob } from './entities/scraper-job.entity.js';
 import { ScraperEventsService } from './scraper-events.service.js';
@@ -47,8 +48,9 @@ export class ScraperModule {
         ScraperJobAccessGuard,
         {
           provide: PLACES_PROVIDER,
-          inject: [AppConfig],
-          useFactory: (config: AppConfig) => createPlacesProvider(config.scraper),
+          inject: [AppConfig, Metrics],
+          useFactory: (config: AppConfig, metrics: Metrics) =>
+            metrics.instrumentProvider(createPlacesProvider(config.scraper)),
         },
         ...(workers ? [ScraperFlightService, ScraperProcessor] : []),
       ],

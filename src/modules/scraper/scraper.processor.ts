@@ -1,10 +1,12 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
+import { jobLog } from '@app/common';
 import { AppConfig } from '@app/config';
 import { ProviderError } from '@app/google-maps';
 import type { ScrapeResult } from './entities/scraper-job.entity.js';
 import { ScraperFlightService } from './scraper-flight.service.js';
+import { Metrics } from '../metrics/metrics.service.js';
 import { ScraperService } from './scraper.service.js';
 import {
   SCRAPE_JOB,
@@ -36,6 +38,7 @@ export class ScraperProcessor implements OnApplicationBootstrap {
     private readonly flights: ScraperFlightService,
     private readonly scraper: ScraperService,
     private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -43,11 +46,11 @@ export class ScraperProcessor implements OnApplicationBootstrap {
     // timeout, or a job that stalled too often; the row follows from it.
     this.queue.on('failed', (job: Job<ScrapeJobData>, error: Error) => {
       this.onFailed(job, error).catch((err: Error) =>
-        this.logger.error(`could not record the failure of job ${job.id}: ${err.message}`),
+        this.logger.error(jobLog(job.data, `could not record its failure: ${err.message}`)),
       );
     });
     this.queue.on('stalled', (job: Job<ScrapeJobData>) =>
-      this.logger.warn(`job ${job.id} stalled (its worker stopped); running it again`),
+      this.logger.warn(jobLog(job.data, 'stalled (its worker stopped); running it again')),
     );
     // Resolves only when the queue closes; errors are startup failures worth shouting about.
     this.queue
@@ -68,7 +71,9 @@ export class ScraperProcessor implements OnApplicationBootstrap {
     const timer = setTimeout(() => abort.abort(new ScrapeTimeoutError(timeoutMs)), timeoutMs);
     timer.unref();
     this.logger.log(
-      `job ${data.jobId}: attempt ${attempt}/${SCRAPER_ATTEMPTS} "${data.keyword}" in ${data.location}`,
+      jobLog(data, `attempt ${attempt}/${SCRAPER_ATTEMPTS} "${data.keyword}" in ${data.location}`, {
+        provider: this.flights.providerName,
+      }),
     );
     try {
       // The row and the SSE subscribers get every milestone; Bull's own progress (Bull Board)
@@ -84,10 +89,14 @@ export class ScraperProcessor implements OnApplicationBootstrap {
       ]);
 
       const result = await this.scraper.storePlaces(data, places);
+      this.metrics.placesStored(result);
       this.throwIfAborted(abort.signal);
       await this.scraper.markCompleted(data.jobId, result);
       this.logger.log(
-        `job ${data.jobId}: completed (places from ${source}), ${result.total} found, ${result.inserted} new, ${result.duplicates} duplicates`,
+        jobLog(
+          data,
+          `completed (places from ${source}), ${result.total} found, ${result.inserted} new, ${result.duplicates} duplicates`,
+        ),
       );
       return result;
     } catch (error) {
@@ -109,9 +118,15 @@ export class ScraperProcessor implements OnApplicationBootstrap {
     const discarded = (job as Job<ScrapeJobData> & { isDiscarded(): boolean }).isDiscarded();
     const final = job.attemptsMade >= attempts || discarded;
     const message = error?.message || 'Unknown error';
-    this.logger.warn(
-      `job ${job.data.jobId}: attempt ${job.attemptsMade}/${attempts} failed: ${message}${final ? ' (final)' : '; will retry'}`,
+    // A provider failure is logged once, with its cause, when the job fails for good; the
+    // attempts before it only at debug level (the row and the metrics count them).
+    const entry = jobLog(
+      job.data,
+      `attempt ${job.attemptsMade}/${attempts} failed: ${message}${final ? ' (final)' : '; will retry'}`,
+      { attempts: job.attemptsMade, cause: error?.name },
     );
+    if (final) this.logger.warn(entry);
+    else this.logger.debug(entry);
     await this.scraper.markAttemptFailed(
       job.data.jobId,
       final ? message : `Attempt ${job.attemptsMade} of ${attempts} failed: ${message}; retrying`,

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Observable } from 'rxjs';
 import { DataSource, Repository } from 'typeorm';
 import {
+  jobLog,
   pageOffset,
   paginate,
   ResourceNotFoundError,
@@ -20,6 +21,7 @@ import {
 } from '@app/common';
 import { AppConfig } from '@app/config';
 import type { Place } from '@app/google-maps';
+import { Metrics } from '../metrics/metrics.service.js';
 import { PlacesService, type StoreResult } from '../places/places.service.js';
 import type {
   CreateScrapeJobDto,
@@ -71,6 +73,7 @@ export class ScraperService {
     private readonly places: PlacesService,
     private readonly jobEvents: ScraperEventsService,
     private readonly config: AppConfig,
+    private readonly metrics: Metrics,
   ) {}
 
   /**
@@ -94,6 +97,7 @@ export class ScraperService {
 
     if (!dto.refresh) {
       const hit = await this.cachedPlaces(cacheKey, dto.max_results);
+      this.metrics.m.scraperCache.inc({ result: hit ? 'hit' : 'miss' });
       if (hit) return this.completeFromCache(user, query, hit);
     }
 
@@ -132,6 +136,9 @@ export class ScraperService {
         .catch(() => undefined);
       throw error;
     }
+    this.logger.log(
+      jobLog({ jobId: job.id, userId: user.id }, `queued (cache miss), priority ${priority}`),
+    );
     return { job_id: job.id, status: 'queued' };
   }
 
@@ -293,6 +300,13 @@ export class ScraperService {
       hit.places,
       // One cache entry is one batch: a re-scrape (refresh, expiry) is a new one.
       `${query.cacheKey}@${hit.scrapedAt}`,
+    );
+    this.metrics.placesStored(result);
+    this.logger.log(
+      jobLog(
+        { jobId: id, userId: user.id },
+        `answered from the cache: ${result.inserted} new, ${result.duplicates} duplicates`,
+      ),
     );
     await INSERT_CACHED_JOB.run(this.dataSource, [
       id,

@@ -1,6 +1,7 @@
 import {
   CallHandler,
   ExecutionContext,
+  Inject,
   Injectable,
   Logger,
   type NestInterceptor,
@@ -20,6 +21,7 @@ import {
   type ThrottlerStorage,
 } from '@nestjs/throttler';
 import { KnownLoginAddresses } from './known-login-addresses.js';
+import { Metrics } from '../../metrics/metrics.service.js';
 
 /** Attempts per client address + email: guessing one account's password from one place is slow. */
 export const LOGIN_THROTTLER = 'login';
@@ -52,6 +54,9 @@ export const loginAccountTracker = (req: Record<string, unknown>): string => ema
 /** Both login throttles (see auth.module.ts); a blocked attempt answers 429 with Retry-After. */
 @Injectable()
 export class LoginThrottlerGuard extends ThrottlerGuard {
+  /** A property, not a constructor parameter: keeps the framework's constructor signature. */
+  @Inject(Metrics) private readonly metrics!: Metrics;
+
   constructor(
     @InjectThrottlerOptions() options: ThrottlerModuleOptions,
     @InjectThrottlerStorage() storage: ThrottlerStorage,
@@ -73,6 +78,7 @@ export class LoginThrottlerGuard extends ThrottlerGuard {
     context: ExecutionContext,
     detail: ThrottlerLimitDetail,
   ): Promise<void> {
+    this.metrics.m.loginThrottled.inc();
     context
       .switchToHttp()
       .getResponse<FastifyReply>()

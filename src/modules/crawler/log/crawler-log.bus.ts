@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { RedisFanout, RedisService } from '@app/common';
 import { LOG_CHANNEL } from '../crawler.constants.js';
+import { Metrics } from '../../metrics/metrics.service.js';
 
 /** A stream's side of the bus: lines as committed, the end of the job, and "re-read, you may have missed something". */
 export interface LogListener {
@@ -9,8 +10,12 @@ export interface LogListener {
   resync(): void;
 }
 
-/** Wire format on a job's channel; one message per committed batch. */
-type BusMessage = { t: 'l'; s: number; l: string[] } | { t: 'e'; st: string; last: number };
+/**
+ * Wire format on a job's channel; one message per committed batch. `a`: when the batch was
+ * committed (ms since epoch), for the delivery-lag histogram (absent from older publishers).
+ */
+type BusMessage =
+  { t: 'l'; s: number; l: string[]; a?: number } | { t: 'e'; st: string; last: number };
 
 const SUBSCRIBE_WAIT_MS = 2_000;
 
@@ -26,11 +31,12 @@ export class CrawlerLogBus {
   constructor(
     private readonly redis: RedisService,
     private readonly fanout: RedisFanout,
+    private readonly metrics: Metrics,
   ) {}
 
   /** Fire and forget: the lines are durable already, and streams re-read what they miss. */
   publishLines(jobId: string, first: number, lines: string[]): void {
-    this.publish(jobId, { t: 'l', s: first, l: lines });
+    this.publish(jobId, { t: 'l', s: first, l: lines, a: Date.now() });
   }
 
   publishEnd(jobId: string, status: string, last: number): void {
@@ -43,10 +49,12 @@ export class CrawlerLogBus {
    */
   async listen(jobId: string, listener: LogListener): Promise<() => void> {
     const subscription = this.fanout.subscribe<BusMessage>(this.channel(jobId), {
-      message: (message) =>
-        message.t === 'l'
-          ? listener.lines(message.s, message.l)
-          : listener.end(message.st, message.last),
+      message: (message) => {
+        if (message.t !== 'l') return listener.end(message.st, message.last);
+        if (message.a)
+          this.metrics.m.crawlerDeliveryLag.observe(Math.max(0, Date.now() - message.a) / 1000);
+        listener.lines(message.s, message.l);
+      },
       reconnected: () => listener.resync(),
     });
     let timer: NodeJS.Timeout | undefined;

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { BeforeApplicationShutdown, Injectable, Logger, type MessageEvent } from '@nestjs/common';
 import { Observable, type Subscriber } from 'rxjs';
 import { DataSource } from 'typeorm';
-import { DependencyUnavailableError } from '@app/common';
+import { DependencyUnavailableError, jobLog } from '@app/common';
 import { AppConfig } from '@app/config';
 import {
   SSE_KEEPALIVE_MS,
@@ -219,7 +219,7 @@ export class CrawlerLogStream implements BeforeApplicationShutdown {
             for (const [first, lines] of live) deliver(first, lines);
           } while (!closed && (resyncWanted || next <= upper()));
         } catch (error) {
-          this.logger.warn(`log stream of job ${jobId}: ${(error as Error).message}`);
+          this.logger.warn(jobLog({ jobId }, `log stream failed: ${(error as Error).message}`));
           if (!closed) {
             closed = true;
             // Not subscriber.error(): Nest would frame it as `event: error` numbered `id: 1`.

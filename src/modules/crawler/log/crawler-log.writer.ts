@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import {
   Injectable,
   Logger,
@@ -5,12 +6,14 @@ import {
   UnprocessableEntityException,
 } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { jobLog } from '@app/common';
 import {
   LATE_LINE_GRACE_SECONDS,
   LOG_WRITER_MAX_BATCH_LINES,
   LOG_WRITER_MAX_IN_FLIGHT,
 } from '../crawler.constants.js';
 import { CrawlerService, DOMAIN_SET_SQL } from '../crawler.service.js';
+import { Metrics } from '../../metrics/metrics.service.js';
 import { CrawlerLogBus } from './crawler-log.bus.js';
 import { parseLineEffects, storableLine } from './log-line.parser.js';
 
@@ -118,6 +121,7 @@ export class CrawlerLogWriter {
     private readonly dataSource: DataSource,
     private readonly bus: CrawlerLogBus,
     private readonly crawler: CrawlerService,
+    private readonly metrics: Metrics,
   ) {}
 
   /** Resolves once the lines are committed; rejects with 404 for an unknown (or long finished) job. */
@@ -180,6 +184,14 @@ export class CrawlerLogWriter {
       await this.write(jobId, entry.lines);
       for (const waiter of entry.waiters) waiter.resolve();
     } catch (error) {
+      this.metrics.m.crawlerAppendErrors.inc({
+        kind:
+          error instanceof UnknownCrawlerJobError
+            ? 'unknown_job'
+            : isDataError(error)
+              ? 'refused_line'
+              : 'database',
+      });
       if (!isDataError(error)) {
         for (const waiter of entry.waiters) waiter.reject(error);
         return;
@@ -204,6 +216,7 @@ export class CrawlerLogWriter {
   private async write(jobId: string, lines: string[]): Promise<void> {
     const effects = parseLineEffects(lines);
     const summaryCount = effects.summaries.length;
+    const startedAt = performance.now();
     const rows = await this.dataSource.query<AppendRow[]>(APPEND_SQL, [
       jobId,
       lines.length,
@@ -215,10 +228,13 @@ export class CrawlerLogWriter {
     ]);
     const row = rows[0];
     if (!row) throw new UnknownCrawlerJobError(jobId);
+    this.metrics.logBatchCommitted(lines.length, startedAt);
     const last = row.log_count;
     this.bus.publishLines(jobId, last - lines.length + 1, lines);
     if (row.status === 'completed' && row.prev_status !== 'completed') {
-      this.logger.log(`job ${jobId} completed: every keyword sent its summary`);
+      this.logger.log(
+        jobLog({ jobId, userId: row.user_id }, 'completed: every keyword sent its summary'),
+      );
       this.crawler.announceEnd(jobId, row.user_id, 'completed', last);
     }
   }
