@@ -1,10 +1,12 @@
 import { CreateUsers1763800000000 } from './1763800000000-create-users.js';
 import { CreateCrawler1763800100000 } from './1763800100000-create-crawler.js';
 import { CreateScraperAndPlaces1763800200000 } from './1763800200000-create-scraper-and-places.js';
+import { PlacesSearchIndexes1764000500000 } from './1764000500000-places-search-indexes.js';
 
 /** Every migration, in order. A new migration file must be added here. */
 export const MIGRATIONS = [
   CreateUsers1763800000000,
   CreateCrawler1763800100000,
   CreateScraperAndPlaces1763800200000,
+  PlacesSearchIndexes1764000500000,
 ];
