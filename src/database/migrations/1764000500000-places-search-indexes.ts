@@ -79,6 +79,8 @@ export class PlacesSearchIndexes1764000500000 implements MigrationInterface {
   transaction = false;
 
   async up(queryRunner: QueryRunner): Promise<void> {
+    // An index build on a million rows outlasts the pool's 30 s statement timeout.
+    await queryRunner.query(`SET statement_timeout = 0`);
     // Trusted extensions (PostgreSQL 13+): the database owner may create them.
     await queryRunner.query(`CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public`);
     await queryRunner.query(`CREATE EXTENSION IF NOT EXISTS unaccent WITH SCHEMA public`);
@@ -88,6 +90,7 @@ export class PlacesSearchIndexes1764000500000 implements MigrationInterface {
       await queryRunner.query(create(index));
     }
     for (const index of REPLACED_INDEXES) await queryRunner.query(drop(index.name));
+    await queryRunner.query(`RESET statement_timeout`);
   }
 
   /**
@@ -97,6 +100,7 @@ export class PlacesSearchIndexes1764000500000 implements MigrationInterface {
    */
   async down(queryRunner: QueryRunner): Promise<void> {
     const concurrently = queryRunner.isTransactionActive ? '' : 'CONCURRENTLY';
+    await queryRunner.query(`SET statement_timeout = 0`);
     for (const index of REPLACED_INDEXES) {
       await queryRunner.query(drop(index.name, concurrently));
       await queryRunner.query(create(index, concurrently));
@@ -106,5 +110,6 @@ export class PlacesSearchIndexes1764000500000 implements MigrationInterface {
     await queryRunner.query(`DROP FUNCTION IF EXISTS places_fold(text)`);
     await queryRunner.query(`DROP EXTENSION IF EXISTS unaccent`);
     await queryRunner.query(`DROP EXTENSION IF EXISTS pg_trgm`);
+    await queryRunner.query(`RESET statement_timeout`);
   }
 }
