@@ -89,6 +89,71 @@ function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Stores 40,000 new places for one user (4 jobs at a time, batches of 1,000, as scrape jobs
+ * do), then the same again (all duplicates), through PlacesService: rows/s of each.
+ */
+async function measureStore(ds: DataSource, redis: Redis, tag: string) {
+  const redisService = {
+    client: redis,
+    key: (...parts: Array<string | number>) => [PREFIX, ...parts].join(':'),
+  } as unknown as RedisService;
+  const places = new PlacesService(
+    ds,
+    undefined as unknown as PlaceReceipts,
+    new PlaceListCache(redisService),
+  );
+  const batch = (n: number): Place[] =>
+    Array.from({ length: 1000 }, (_, i) => ({
+      name: `Bench Store ${tag} ${n}-${i}`,
+      address: `Jl. Bench ${i}`,
+      phone: '+62 21 555',
+      website: null,
+      rating: 4.2,
+      reviewsCount: i,
+      category: 'Cafe',
+      latitude: -6.2,
+      longitude: 106.8,
+      googlePlaceId: null,
+    }));
+  const owner = {
+    userId: userId(1),
+    jobId: null,
+    keyword: 'kw-1',
+    location: 'Jakarta',
+    kecamatan: 'Kec-1',
+  };
+  const run = async () => {
+    const t0 = process.hrtime.bigint();
+    await Promise.all(
+      [0, 1, 2, 3].map(async (lane) => {
+        for (let n = lane; n < 40; n += 4) await places.store(owner, batch(n));
+      }),
+    );
+    return Math.round(40_000 / seconds(t0));
+  };
+  const new_rows_s = await run();
+  return { rows: 40_000, new_rows_s, duplicate_rows_s: await run() };
+}
+
+/** CPU seconds of the PostgreSQL backends serving the bench database (the API's pool). */
+async function pgCpuSeconds(ds: DataSource): Promise<number> {
+  const rows = await ds.query<Array<{ pid: number }>>(
+    'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+    [DB_NAME],
+  );
+  let total = 0;
+  for (const { pid } of rows)
+    total += (() => {
+      try {
+        return cpuSeconds(pid);
+      } catch {
+        return 0;
+      }
+    })();
+  return total;
+}
+
 /** Times every statement of the migrations it runs (TypeORM reports a query's duration only as "slow"). */
 class StatementTimer implements OrmLogger {
   readonly times: Array<{ query: string; ms: number }> = [];
@@ -189,15 +254,18 @@ async function main() {
        'bench-' || u || '@example.com', $1 FROM generate_series(0, 49) u`,
     [hash],
   );
-  // The three indexes the migration drops would only slow the load down.
-  for (const index of ['user_created', 'kecamatan_location', 'name'])
-    await seedDs.query(`DROP INDEX google_map_places_${index}_idx`);
   let started = process.hrtime.bigint();
   await seedDs.query(SEED_PLACES);
   const seedSeconds = seconds(started);
   await seedDs.query('VACUUM ANALYZE google_map_places');
-  await seedDs.destroy();
   log(`seeded 1,000,000 places in ${round(seedSeconds)} s`);
+  // The same store, with the old indexes then the new ones: the ratio holds whatever the noise.
+  const redis = new Redis(REDIS_URL);
+  const storeBefore = await measureStore(seedDs, redis, 'before');
+  log(
+    `store before the migration: new ${storeBefore.new_rows_s} rows/s, duplicates ${storeBefore.duplicate_rows_s} rows/s`,
+  );
+  await seedDs.destroy();
 
   const timer = new StatementTimer();
   started = process.hrtime.bigint();
@@ -240,7 +308,6 @@ async function main() {
       ADMIN_PASSWORD: PASSWORD,
     },
   });
-  const redis = new Redis(REDIS_URL);
   try {
     for (let i = 0; ; i++) {
       if ((await fetch(`${base}/api/health`).catch(() => null))?.ok) break;
@@ -286,13 +353,16 @@ async function main() {
       const headers = { authorization: `Bearer ${who.token}` };
       await autocannon({ url: `${base}${path}`, connections: CONNECTIONS, duration: 1, headers });
       const cpu0 = cpuSeconds(api.pid!);
+      const pg0 = await pgCpuSeconds(ds);
       const r = await autocannon({
         url: `${base}${path}`,
         connections: CONNECTIONS,
         duration: DURATION_S,
         headers,
       });
-      const cpuMs = ((cpuSeconds(api.pid!) - cpu0) * 1000) / Math.max(1, r.requests.total);
+      const perRequest = (s: number) => round((s * 1000) / Math.max(1, r.requests.total), 2);
+      const cpuMs = perRequest(cpuSeconds(api.pid!) - cpu0);
+      const pgMs = perRequest((await pgCpuSeconds(ds)) - pg0);
       const row = {
         request: name,
         path,
@@ -301,7 +371,8 @@ async function main() {
         p99_ms: r.latency.p99,
         req_s: round(r.requests.average),
         non_2xx: r.non2xx + r.errors,
-        api_cpu_ms_per_req: round(cpuMs, 2),
+        api_cpu_ms_per_req: cpuMs,
+        pg_cpu_ms_per_req: pgMs,
         cold_ms: round(coldMs),
       };
       lists.push(row);
@@ -318,6 +389,8 @@ async function main() {
       let peak = rssBefore;
       const sampler = setInterval(() => (peak = Math.max(peak, procStatus(api.pid!, 'VmRSS'))), 25);
       const t0 = process.hrtime.bigint();
+      const cpu0 = cpuSeconds(api.pid!);
+      const pg0 = await pgCpuSeconds(ds);
       const res = await fetch(`${base}/api/places/export?format=${format}`, {
         headers: { authorization: `Bearer ${user.token}` },
       });
@@ -325,6 +398,7 @@ async function main() {
       for await (const chunk of res.body!) bytes += (chunk as Uint8Array).length;
       const s = seconds(t0);
       clearInterval(sampler);
+      const cpu = cpuSeconds(api.pid!) - cpu0 + ((await pgCpuSeconds(ds)) - pg0);
       const row = {
         format,
         rows: 200_000,
@@ -333,6 +407,7 @@ async function main() {
         mb: round(bytes / 1048576),
         rss_before_mb: round(rssBefore),
         rss_peak_mb: round(peak),
+        rows_per_cpu_s: Math.round(200_000 / cpu),
       };
       exports.push(row);
       log(
@@ -342,55 +417,11 @@ async function main() {
     results.exports = exports;
 
     // ——— 4. storing with de-duplication, with the new indexes ———
-    const redisService = {
-      client: redis,
-      key: (...parts: Array<string | number>) => [PREFIX, ...parts].join(':'),
-    } as unknown as RedisService;
-    const places = new PlacesService(
-      ds,
-      undefined as unknown as PlaceReceipts,
-      new PlaceListCache(redisService),
+    const after = await measureStore(ds, redis, 'after');
+    results.store = { before_migration: storeBefore, after_migration: after };
+    log(
+      `store after the migration: new ${after.new_rows_s} rows/s, duplicates ${after.duplicate_rows_s} rows/s`,
     );
-    const batch = (n: number): Place[] =>
-      Array.from({ length: 1000 }, (_, i) => ({
-        name: `Bench Store ${n}-${i}`,
-        address: `Jl. Bench ${i}`,
-        phone: '+62 21 555',
-        website: null,
-        rating: 4.2,
-        reviewsCount: i,
-        category: 'Cafe',
-        latitude: -6.2,
-        longitude: 106.8,
-        googlePlaceId: null,
-      }));
-    const store = async () => {
-      const t0 = process.hrtime.bigint();
-      let inserted = 0;
-      // 4 stores at a time, as 4 scrape jobs of the user would (each owner: user 1, kecamatan Kec-1).
-      await Promise.all(
-        [0, 1, 2, 3].map(async (lane) => {
-          for (let n = lane; n < 40; n += 4) {
-            const result = await places.store(
-              {
-                userId: userId(1),
-                jobId: null,
-                keyword: 'kw-1',
-                location: 'Jakarta',
-                kecamatan: 'Kec-1',
-              },
-              batch(n),
-            );
-            inserted += result.inserted;
-          }
-        }),
-      );
-      return { rows: 40_000, inserted, rows_s: Math.round(40_000 / seconds(t0)) };
-    };
-    const fresh = await store();
-    const duplicates = await store();
-    results.store = { new_rows: fresh, duplicate_rows: duplicates };
-    log(`store: new ${fresh.rows_s} rows/s, duplicates ${duplicates.rows_s} rows/s`);
     await ds.destroy();
   } finally {
     api.kill('SIGTERM');
@@ -402,17 +433,20 @@ async function main() {
     ...(results.machine as object),
     loadavg_after: loadavg().map((x) => round(x, 2)),
   };
-  console.log('\nrequest | p50 ms | p99 ms | req/s | API CPU ms/req | cold ms | total');
+  console.log('\nrequest | p50 ms | p99 ms | req/s | CPU ms/req API + PG | cold ms | total');
   console.log('---|---|---|---|---|---|---');
   for (const r of results.lists as Array<Record<string, string | number>>)
     console.log(
-      `${r.request} | ${r.p50_ms} | ${r.p99_ms} | ${r.req_s} | ${r.api_cpu_ms_per_req} | ${r.cold_ms} | ${r.total}`,
+      `${r.request} | ${r.p50_ms} | ${r.p99_ms} | ${r.req_s} | ${r.api_cpu_ms_per_req} + ${r.pg_cpu_ms_per_req} | ${r.cold_ms} | ${r.total}`,
     );
-  console.log('\nexport | rows/s | s | MB | RSS before → peak MB');
+  console.log('\nexport | rows/s | rows per CPU-s | s | MB | RSS before → peak MB');
   for (const r of results.exports as Array<Record<string, string | number>>)
     console.log(
       `${r.format} | ${r.rows_s} | ${r.seconds} | ${r.mb} | ${r.rss_before_mb} → ${r.rss_peak_mb}`,
     );
+  console.log('\nstore with de-duplication | new rows/s | duplicate rows/s');
+  for (const [when, r] of Object.entries(results.store as Record<string, Record<string, number>>))
+    console.log(`${when} | ${r.new_rows_s} | ${r.duplicate_rows_s}`);
   console.log('\nindex | build s (CONCURRENTLY, 1M rows)');
   for (const r of indexBuilds) console.log(`${r.index} | ${r.seconds}`);
   const dir = join(ROOT, 'bench/results');
