@@ -51,6 +51,15 @@ const SELECT_COLUMNS = `
   p.latitude, p.longitude, p.google_place_id, p.kecamatan, p.location, p.keyword, p.created_at`;
 
 /**
+ * The same columns for an export, created_at already as the ISO string a PlaceDto holds:
+ * PostgreSQL formats it once, instead of node parsing a Date and formatting it back per row.
+ */
+const EXPORT_COLUMNS = SELECT_COLUMNS.replace(
+  'p.created_at',
+  `to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at`,
+);
+
+/**
  * INSERT … SELECT FROM jsonb_to_recordset … ON CONFLICT DO NOTHING: one round trip per
  * chunk; the unique index (user, kecamatan, name) decides what is a duplicate, also
  * between concurrent jobs and within the batch itself.
@@ -305,13 +314,13 @@ export class PlacesService {
       open = true;
       await runner.query(
         `DECLARE places_export NO SCROLL CURSOR FOR
-           SELECT ${SELECT_COLUMNS} FROM google_map_places p WHERE ${where} ORDER BY ${orderBy(filter.sort)}`,
+           SELECT ${EXPORT_COLUMNS} FROM google_map_places p WHERE ${where} ORDER BY ${orderBy(filter.sort)}`,
         params,
       );
       for (;;) {
-        const rows = (await runner.query(`FETCH ${EXPORT_FETCH} FROM places_export`)) as PlaceRow[];
+        const rows = (await runner.query(`FETCH ${EXPORT_FETCH} FROM places_export`)) as PlaceDto[];
         if (!rows.length) break;
-        yield rows.map(toDto);
+        yield rows;
         if (rows.length < EXPORT_FETCH) break;
       }
       await runner.commitTransaction();
@@ -353,7 +362,7 @@ export class PlacesService {
   }
 }
 
-/** In place: an export turns 100,000s of rows into DTOs, and a copy each would only feed the GC. */
+/** In place: a copy of each row would only feed the GC. */
 function toDto(row: PlaceRow): PlaceDto {
   const dto = row as unknown as PlaceDto;
   dto.created_at = row.created_at.toISOString();
