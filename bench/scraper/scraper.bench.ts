@@ -21,6 +21,7 @@ import { DataSource } from 'typeorm';
 import type { Place } from '@app/google-maps';
 import { ensureDatabaseExists, runMigrations } from '../../src/database/prepare-database.js';
 import { typeOrmOptions } from '../../src/database/typeorm-options.js';
+import type { PlaceListCache } from '../../src/modules/places/place-list-cache.js';
 import type { PlaceReceipts } from '../../src/modules/places/place-receipts.js';
 import { PlacesService } from '../../src/modules/places/places.service.js';
 import { FakeScraperApi } from '../../test/fakes/fake-scraper-api.js';
@@ -414,8 +415,15 @@ async function main() {
     ...typeOrmOptions({ database: { url: DATABASE_URL, poolSize: 10 } }),
   });
   await dataSource.initialize();
-  // Only store() is measured here: it needs no receipts (those belong to cache hits, measured above).
-  const places = new PlacesService(dataSource, undefined as unknown as PlaceReceipts);
+  // Only store() is measured here: it needs no receipts (those belong to cache hits, measured
+  // above); cached list totals are voided by a no-op (bench:places measures them with Redis).
+  const places = new PlacesService(
+    dataSource,
+    undefined as unknown as PlaceReceipts,
+    {
+      changed: async () => undefined,
+    } as unknown as PlaceListCache,
+  );
   const [{ id: userId }] = await dataSource.query(`SELECT id FROM users WHERE email = $1`, [
     ADMIN.email,
   ]);

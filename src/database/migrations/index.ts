@@ -2,6 +2,7 @@ import { CreateUsers1763800000000 } from './1763800000000-create-users.js';
 import { CreateCrawler1763800100000 } from './1763800100000-create-crawler.js';
 import { CreateScraperAndPlaces1763800200000 } from './1763800200000-create-scraper-and-places.js';
 import { CreateAuthSessions1764000300000 } from './1764000300000-create-auth-sessions.js';
+import { PlacesSearchIndexes1764000500000 } from './1764000500000-places-search-indexes.js';
 
 /** Every migration, in order. A new migration file must be added here. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   CreateCrawler1763800100000,
   CreateScraperAndPlaces1763800200000,
   CreateAuthSessions1764000300000,
+  PlacesSearchIndexes1764000500000,
 ];

@@ -10,6 +10,7 @@ import {
   StreamableFile,
 } from '@nestjs/common';
 import {
+  ApiExtraModels,
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiServiceUnavailableResponse,
@@ -17,17 +18,19 @@ import {
   ApiOperation,
   ApiProduces,
   ApiTags,
+  ApiUnprocessableEntityResponse,
+  getSchemaPath,
 } from '@nestjs/swagger';
+import { Auth, CurrentUser, type AuthUser } from '@app/common';
 import {
-  ApiPaginatedResponse,
-  Auth,
-  CurrentUser,
-  type AuthUser,
-  type Paginated,
-} from '@app/common';
-import { ExportPlacesQueryDto, ListPlacesQueryDto, PlaceDto } from './dto/place.dto.js';
+  ExportPlacesQueryDto,
+  ListPlacesQueryDto,
+  PlaceDto,
+  PlacePageMeta,
+} from './dto/place.dto.js';
+import { EXPORT_CONTENT_TYPES } from './places.constants.js';
 import { exportStream } from './places.export.js';
-import { PlacesService } from './places.service.js';
+import { PlacesService, type PlacePage } from './places.service.js';
 
 const uuid = new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.UNPROCESSABLE_ENTITY });
 
@@ -40,27 +43,45 @@ export class PlacesController {
   @Get()
   @ApiOperation({
     summary: 'Stored places: your own (admins: everyone’s), filtered, sorted and paged',
+    description:
+      'Page with `?page=` or, for constant-time next pages (infinite scroll), with `?cursor=` set to ' +
+      'the previous answer’s `meta.next_cursor`. `meta.total` is exact: the number of places ' +
+      'matching the filters (cached until the owner’s places change).',
   })
-  @ApiPaginatedResponse(PlaceDto)
-  list(
-    @CurrentUser() user: AuthUser,
-    @Query() query: ListPlacesQueryDto,
-  ): Promise<Paginated<PlaceDto>> {
+  @ApiExtraModels(PlacePageMeta, PlaceDto)
+  @ApiOkResponse({
+    schema: {
+      type: 'object',
+      required: ['data', 'meta'],
+      properties: {
+        data: { type: 'array', items: { $ref: getSchemaPath(PlaceDto) } },
+        meta: { $ref: getSchemaPath(PlacePageMeta) },
+      },
+    },
+  })
+  @ApiUnprocessableEntityResponse({
+    description: 'A bad parameter, or a cursor not returned by this list for the same sort',
+  })
+  list(@CurrentUser() user: AuthUser, @Query() query: ListPlacesQueryDto): Promise<PlacePage> {
     return this.places.list(user, query);
   }
 
   @Get('export')
   @ApiOperation({
-    summary: 'Download the filtered places as CSV or JSON',
+    summary: 'Download the filtered places as CSV, JSON or an Excel workbook (XLSX)',
     description:
-      'Streamed from the database in chunks: memory stays flat however many places there are.',
+      'Streamed from the database in chunks: memory stays flat however many places there are. ' +
+      'Text that a spreadsheet could run as a formula (starting with `=`, `+`, `-`, `@`, tab or CR) ' +
+      "is neutralised with a leading `'` (OWASP); phone numbers are text cells in XLSX and carry " +
+      "that `'` in CSV. CSV takes `?bom=true` for Excel.",
   })
-  @ApiProduces('text/csv', 'application/json')
+  @ApiProduces(...Object.values(EXPORT_CONTENT_TYPES).map((type) => type.split(';')[0]))
   @ApiOkResponse({ description: 'The file (Content-Disposition: attachment)' })
   export(@CurrentUser() user: AuthUser, @Query() query: ExportPlacesQueryDto): StreamableFile {
     const stamp = new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '');
-    return new StreamableFile(exportStream(this.places.stream(user, query), query.format), {
-      type: query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8',
+    const rows = this.places.stream(user, query);
+    return new StreamableFile(exportStream(rows, query.format, { bom: query.bom }), {
+      type: EXPORT_CONTENT_TYPES[query.format],
       disposition: `attachment; filename="places-${stamp}.${query.format}"`,
     });
   }

@@ -1,17 +1,31 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import {
-  PreparedStatement,
-  pageOffset,
-  paginate,
-  ResourceNotFoundError,
-  type AuthUser,
-  type Paginated,
-} from '@app/common';
+import { PreparedStatement, ResourceNotFoundError, type AuthUser } from '@app/common';
 import type { Place } from '@app/google-maps';
+import { ALL_PLACES, PlaceListCache, type ListCacheView } from './place-list-cache.js';
+import {
+  afterCursor,
+  decodeCursor,
+  encodeCursor,
+  orderBy,
+  sortKeyColumn,
+  type PlaceCursor,
+} from './place-cursor.js';
 import { PlaceReceipts } from './place-receipts.js';
-import type { ListPlacesQueryDto, PlaceDto, PlaceFilterDto, PlaceSort } from './dto/place.dto.js';
+import { EXPORT_FETCH, STORE_CHUNK } from './places.constants.js';
+import type {
+  ListPlacesQueryDto,
+  PlaceDto,
+  PlaceFilterDto,
+  PlacePageMeta,
+} from './dto/place.dto.js';
+
+/** A page of places: the contract's `{data, meta: {page, limit, total}}`, plus `meta.next_cursor`. */
+export interface PlacePage {
+  data: PlaceDto[];
+  meta: PlacePageMeta;
+}
 
 /** Who a batch of places is stored for, and under which query. */
 export interface PlaceOwner {
@@ -32,25 +46,18 @@ export interface StoreResult {
   duplicates: number;
 }
 
-/** Rows per INSERT: one jsonb parameter each, so the statement stays small and plannable. */
-const STORE_CHUNK = 1000;
-/** Rows fetched per round trip while exporting: memory stays flat whatever the total. */
-const EXPORT_FETCH = 500;
-
 const SELECT_COLUMNS = `
   p.id, p.name, p.address, p.phone, p.website, p.rating, p.reviews_count, p.category,
   p.latitude, p.longitude, p.google_place_id, p.kecamatan, p.location, p.keyword, p.created_at`;
 
-const ORDER_BY: Record<PlaceSort, string> = {
-  created_at: 'p.created_at ASC, p.id ASC',
-  '-created_at': 'p.created_at DESC, p.id DESC',
-  name: 'lower(p.name) ASC, p.id ASC',
-  '-name': 'lower(p.name) DESC, p.id DESC',
-  rating: 'p.rating ASC NULLS LAST, p.id ASC',
-  '-rating': 'p.rating DESC NULLS LAST, p.id DESC',
-  reviews_count: 'p.reviews_count ASC NULLS LAST, p.id ASC',
-  '-reviews_count': 'p.reviews_count DESC NULLS LAST, p.id DESC',
-};
+/**
+ * The same columns for an export, created_at already as the ISO string a PlaceDto holds:
+ * PostgreSQL formats it once, instead of node parsing a Date and formatting it back per row.
+ */
+const EXPORT_COLUMNS = SELECT_COLUMNS.replace(
+  'p.created_at',
+  `to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at`,
+);
 
 /**
  * INSERT … SELECT FROM jsonb_to_recordset … ON CONFLICT DO NOTHING: one round trip per
@@ -91,6 +98,7 @@ const STORE_NEW = new PreparedStatement<{ inserted: number; prior: number }>(
 
 interface PlaceRow extends Omit<PlaceDto, 'created_at'> {
   created_at: Date;
+  sort_key?: string | null;
 }
 
 @Injectable()
@@ -98,6 +106,7 @@ export class PlacesService {
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly receipts: PlaceReceipts,
+    private readonly cache: PlaceListCache,
   ) {}
 
   /**
@@ -157,27 +166,112 @@ export class PlacesService {
           ]);
       inserted += row.inserted;
       prior ??= row.prior;
+      // Committed (each chunk is its own statement): cached totals of this user are stale.
+      if (row.inserted > 0) await this.cache.changed(owner.userId);
     }
     const total = places.length;
     const stored = Math.min(total, inserted + (prior ?? 0));
     return { total, inserted: stored, duplicates: total - stored };
   }
 
-  async list(user: AuthUser, query: ListPlacesQueryDto): Promise<Paginated<PlaceDto>> {
-    const { where, params } = this.filter(user, query);
-    const { skip, take } = pageOffset(query);
-    const [rows, [count]] = await Promise.all([
-      this.dataSource.query<PlaceRow[]>(
-        `SELECT ${SELECT_COLUMNS} FROM google_map_places p WHERE ${where}
-          ORDER BY ${ORDER_BY[query.sort]} LIMIT ${take} OFFSET ${skip}`,
-        params,
-      ),
-      this.dataSource.query<Array<{ total: number }>>(
-        `SELECT count(*)::int AS total FROM google_map_places p WHERE ${where}`,
-        params,
-      ),
+  /**
+   * A page of places. Hot path — per request: a GET and an MGET in Redis (the scope's
+   * generation, then the cached total and, for a deep `?page=`, where it starts), and one
+   * indexed keyset query in PostgreSQL: an index seek plus `limit + 1` rows, as cheap on
+   * page 5,000 as on page 1. Only after the owner's places changed does a request also count
+   * (and, for a deep page, walk the OFFSET once); the answer is then cached for every process.
+   * Never add a per-request count, an unindexed filter or sort, or a lower()/ILIKE that no
+   * index serves: at 200,000 places per user each costs tens of milliseconds.
+   */
+  async list(user: AuthUser, query: ListPlacesQueryDto): Promise<PlacePage> {
+    const { where, params, param } = this.filter(user, query);
+    const filterParams = [...params];
+    const scope = (user.role === 'admin' ? query.user_id : user.id) ?? ALL_PLACES;
+    const filters = JSON.stringify([
+      query.keyword?.toLowerCase(),
+      query.location?.toLowerCase(),
+      query.kecamatan?.toLowerCase(),
+      query.q,
     ]);
-    return paginate(rows.map(toDto), count.total, query);
+    const offset = query.cursor ? 0 : (query.page - 1) * query.limit;
+    const countEntry = `count ${filters}`;
+    const startEntry = `start ${query.sort} ${offset} ${filters}`;
+
+    const cache = await this.cache.open(scope);
+    const [cachedTotal, cachedStart] = await cache.get(
+      offset > 0 ? [countEntry, startEntry] : [countEntry],
+    );
+    const total =
+      cachedTotal !== null
+        ? Number(cachedTotal)
+        : this.count(where, filterParams, cache, countEntry);
+
+    const page = async (): Promise<PlaceRow[]> => {
+      let after = query.cursor ? decodeCursor(query.cursor, query.sort) : null;
+      if (offset > 0) {
+        after = cachedStart
+          ? decodeCursor(cachedStart, query.sort)
+          : await this.pageStart(query, where, filterParams, offset, cache, startEntry);
+        if (!after) return []; // past the last place
+      }
+      return this.dataSource.query<PlaceRow[]>(
+        `SELECT ${SELECT_COLUMNS}, ${sortKeyColumn(query.sort)} FROM google_map_places p
+          WHERE ${after ? `${where} AND ${afterCursor(after, param)}` : where}
+          ORDER BY ${orderBy(query.sort)} LIMIT ${query.limit + 1}`,
+        params,
+      );
+    };
+    const [rows, exactTotal] = await Promise.all([page(), total]);
+    const more = rows.length > query.limit;
+    if (more) rows.pop();
+    const last = rows.at(-1);
+    const next_cursor =
+      more && last
+        ? encodeCursor({ sort: query.sort, key: last.sort_key ?? null, id: last.id })
+        : null;
+    return {
+      data: rows.map(toDto),
+      meta: { page: query.page, limit: query.limit, total: exactTotal, next_cursor },
+    };
+  }
+
+  /** The exact number of places matching the filters, remembered for this generation. */
+  private async count(
+    where: string,
+    params: unknown[],
+    cache: ListCacheView,
+    entry: string,
+  ): Promise<number> {
+    const [{ total }] = await this.dataSource.query<Array<{ total: number }>>(
+      `SELECT count(*)::int AS total FROM google_map_places p WHERE ${where}`,
+      params,
+    );
+    await cache.set(entry, total);
+    return total;
+  }
+
+  /**
+   * Where `?page=` starts: the row just before it, as a cursor (null: past the end). Found
+   * once per generation with an OFFSET (an index-only walk for the date sorts), remembered,
+   * so every later request for that page is a keyset seek.
+   */
+  private async pageStart(
+    query: ListPlacesQueryDto,
+    where: string,
+    params: unknown[],
+    offset: number,
+    cache: ListCacheView,
+    entry: string,
+  ): Promise<PlaceCursor | null> {
+    const [row] = await this.dataSource.query<Array<{ id: string; sort_key: string | null }>>(
+      `SELECT p.id, ${sortKeyColumn(query.sort)} FROM google_map_places p WHERE ${where}
+        ORDER BY ${orderBy(query.sort)} LIMIT 1 OFFSET ${offset - 1}`,
+      params,
+    );
+    if (!row) return null;
+    const start: PlaceCursor = { sort: query.sort, key: row.sort_key, id: row.id };
+    await cache.set(entry, encodeCursor(start));
+    return start;
   }
 
   /** One place, if the caller owns it or is an admin; otherwise 404 (its existence is not revealed). */
@@ -191,7 +285,7 @@ export class PlacesService {
   }
 
   async remove(user: AuthUser, id: string): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
+    const owner = await this.dataSource.transaction(async (manager) => {
       const [rows] = await manager.query<[Array<{ user_id: string }>, number]>(
         `DELETE FROM google_map_places WHERE id = $1 AND ($2::uuid IS NULL OR user_id = $2) RETURNING user_id`,
         [id, user.role === 'admin' ? null : user.id],
@@ -199,7 +293,10 @@ export class PlacesService {
       if (!rows[0]) throw new ResourceNotFoundError('Place', id);
       // Before the commit: the owner's stored-batch receipts no longer hold.
       await this.receipts.invalidate(rows[0].user_id);
+      return rows[0].user_id;
     });
+    // After the commit: a count made from now on sees the deletion.
+    await this.cache.changed(owner);
   }
 
   /**
@@ -217,13 +314,13 @@ export class PlacesService {
       open = true;
       await runner.query(
         `DECLARE places_export NO SCROLL CURSOR FOR
-           SELECT ${SELECT_COLUMNS} FROM google_map_places p WHERE ${where} ORDER BY ${ORDER_BY[filter.sort]}`,
+           SELECT ${EXPORT_COLUMNS} FROM google_map_places p WHERE ${where} ORDER BY ${orderBy(filter.sort)}`,
         params,
       );
       for (;;) {
-        const rows = (await runner.query(`FETCH ${EXPORT_FETCH} FROM places_export`)) as PlaceRow[];
+        const rows = (await runner.query(`FETCH ${EXPORT_FETCH} FROM places_export`)) as PlaceDto[];
         if (!rows.length) break;
-        yield rows.map(toDto);
+        yield rows;
         if (rows.length < EXPORT_FETCH) break;
       }
       await runner.commitTransaction();
@@ -234,29 +331,38 @@ export class PlacesService {
     }
   }
 
-  private filter(user: AuthUser, filter: PlaceFilterDto): { where: string; params: unknown[] } {
+  /**
+   * The WHERE clause of the filters, written as the indexes' expressions so each is served
+   * by one (see the 1764000500000 migration): lower(keyword), lower(coalesce(kecamatan, '')),
+   * and places_fold(name) for `q`, a LIKE that the trigram index answers.
+   */
+  private filter(
+    user: AuthUser,
+    filter: PlaceFilterDto,
+  ): { where: string; params: unknown[]; param: (value: unknown) => string } {
     const clauses: string[] = [];
     const params: unknown[] = [];
-    const add = (clause: (n: string) => string, value: unknown) => {
+    const param = (value: unknown) => {
       params.push(value);
-      clauses.push(clause(`$${params.length}`));
+      return `$${params.length}`;
     };
     // Users see their own places; an admin sees everyone's, or one user's with ?user_id.
     const owner = user.role === 'admin' ? filter.user_id : user.id;
-    if (owner) add((n) => `p.user_id = ${n}`, owner);
-    if (filter.keyword) add((n) => `lower(p.keyword) = lower(${n})`, filter.keyword);
-    if (filter.location) add((n) => `lower(p.location) = lower(${n})`, filter.location);
-    if (filter.kecamatan) add((n) => `lower(p.kecamatan) = lower(${n})`, filter.kecamatan);
-    if (filter.q)
-      add(
-        (n) => `p.name ILIKE ${n} ESCAPE '\\'`,
-        `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
-      );
-    return { where: clauses.length ? clauses.join(' AND ') : 'true', params };
+    if (owner) clauses.push(`p.user_id = ${param(owner)}`);
+    if (filter.keyword) clauses.push(`lower(p.keyword) = lower(${param(filter.keyword)})`);
+    if (filter.location) clauses.push(`lower(p.location) = lower(${param(filter.location)})`);
+    if (filter.kecamatan)
+      clauses.push(`lower(coalesce(p.kecamatan, '')) = lower(${param(filter.kecamatan)})`);
+    if (filter.q) {
+      // A substring match; %, _ and \ in the text are literal.
+      const pattern = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      clauses.push(`places_fold(p.name) LIKE places_fold(${param(pattern)})`);
+    }
+    return { where: clauses.length ? clauses.join(' AND ') : 'true', params, param };
   }
 }
 
-/** In place: an export turns 100,000s of rows into DTOs, and a copy each would only feed the GC. */
+/** In place: a copy of each row would only feed the GC. */
 function toDto(row: PlaceRow): PlaceDto {
   const dto = row as unknown as PlaceDto;
   dto.created_at = row.created_at.toISOString();

@@ -1,7 +1,16 @@
 import { ApiProperty, IntersectionType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsIn, IsOptional, IsString, IsUUID, MaxLength, MinLength } from 'class-validator';
-import { IsSafeText, PageQueryDto } from '@app/common';
+import {
+  IsBoolean,
+  IsIn,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  MaxLength,
+  MinLength,
+} from 'class-validator';
+import { IsSafeText, PageMeta, PageQueryDto } from '@app/common';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
@@ -49,7 +58,10 @@ export class PlaceFilterDto {
   @MaxLength(200)
   kecamatan?: string;
 
-  /** Name contains this text (case-insensitive). */
+  /**
+   * Name contains this text, ignoring case and accents ("kopi" finds "Kopi Kenangan",
+   * "Warung KOPI" and "Kópi Susu"). Served by a trigram index from 3 characters on.
+   */
   @ApiProperty({ required: false, example: 'kopi' })
   @IsOptional()
   @Transform(trim)
@@ -72,17 +84,52 @@ export class PlaceFilterDto {
   sort: PlaceSort = '-created_at';
 }
 
-/** `?page&limit` plus the filters. */
-export class ListPlacesQueryDto extends IntersectionType(PageQueryDto, PlaceFilterDto) {}
+/** `?page&limit` or `?cursor&limit`, plus the filters. */
+export class ListPlacesQueryDto extends IntersectionType(PageQueryDto, PlaceFilterDto) {
+  /**
+   * Continue after the previous page: pass its `meta.next_cursor` with the same filters and
+   * sort. Each next page costs the same however deep it is (the frontend's infinite scroll);
+   * `page` is ignored when a cursor is given. Rows inserted meanwhile never make a cursor
+   * page skip or repeat a row.
+   */
+  @ApiProperty({ required: false, example: 'WyItY3JlYXRlZF9hdCIsIjIwMjYt…' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2000)
+  @Matches(/^[A-Za-z0-9_-]+$/, { message: 'cursor must be a meta.next_cursor value' })
+  cursor?: string;
+}
 
-export const EXPORT_FORMATS = ['csv', 'json'] as const;
+/** `meta` of a places page: the contract's `{page, limit, total}` plus the next page's cursor. */
+export class PlacePageMeta extends PageMeta {
+  /** Pass as `?cursor=` for the next page; null on the last page. */
+  @ApiProperty({ type: String, nullable: true })
+  next_cursor!: string | null;
+}
+
+export const EXPORT_FORMATS = ['csv', 'json', 'xlsx'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
+const bool = ({ value }: { value: unknown }) =>
+  value === 'true' ? true : value === 'false' ? false : value;
+
 export class ExportPlacesQueryDto extends PlaceFilterDto {
+  /**
+   * `csv`, `json`, or `xlsx` (an Excel workbook: numbers as numbers, phone numbers as text,
+   * header row frozen and filterable). Cells starting with `=`, `+`, `-`, `@`, tab or CR are
+   * neutralised with a leading `'` in CSV and stored as plain text in XLSX (OWASP CSV injection).
+   */
   @ApiProperty({ enum: EXPORT_FORMATS, default: 'csv' })
   @IsOptional()
   @IsIn(EXPORT_FORMATS)
   format: ExportFormat = 'csv';
+
+  /** CSV only: start with a UTF-8 byte-order mark, so Excel reads accented addresses right. */
+  @ApiProperty({ required: false, default: false })
+  @IsOptional()
+  @Transform(bool)
+  @IsBoolean()
+  bom: boolean = false;
 }
 
 export class PlaceDto {

@@ -14,11 +14,15 @@ import { User } from '../../auth/entities/user.entity.js';
  * for de-duplication.
  */
 @Entity('google_map_places')
-// An expression index TypeORM cannot describe: declared so schema sync leaves it alone.
+// Expression and trigram indexes TypeORM cannot describe (see the migrations): declared so
+// schema sync leaves them alone.
 @Index('google_map_places_user_kecamatan_name_key', { synchronize: false })
-@Index('google_map_places_user_created_idx', ['userId', 'createdAt'])
-@Index('google_map_places_kecamatan_location_idx', ['kecamatan', 'location'])
-@Index('google_map_places_name_idx', ['name'])
+@Index('google_map_places_user_name_idx', { synchronize: false })
+@Index('google_map_places_user_keyword_idx', { synchronize: false })
+@Index('google_map_places_user_kecamatan_idx', { synchronize: false })
+@Index('google_map_places_name_trgm_idx', { synchronize: false })
+@Index('google_map_places_user_created_id_idx', ['userId', 'createdAt', 'id'])
+@Index('google_map_places_created_id_idx', ['createdAt', 'id'])
 @Index('google_map_places_scraper_job_idx', ['scraperJobId'])
 export class GoogleMapPlace {
   @PrimaryGeneratedColumn('uuid')

@@ -1,0 +1,19 @@
+/** Rows per INSERT while storing: one jsonb parameter each, so the statement stays small and plannable. */
+export const STORE_CHUNK = 1000;
+
+/** Rows fetched per round trip while exporting: memory stays flat whatever the total. */
+export const EXPORT_FETCH = 1000;
+
+/**
+ * How long a cached list fact (a total, a deep page's start) lives. Every committed change
+ * voids them at once (see PlaceListCache); the TTL only bounds the lag if Redis was
+ * unreachable when a change happened.
+ */
+export const PLACE_LIST_CACHE_TTL_MS = 10 * 60_000;
+
+/** What an export sends, and under which type. */
+export const EXPORT_CONTENT_TYPES = {
+  csv: 'text/csv; charset=utf-8',
+  json: 'application/json; charset=utf-8',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+} as const;
