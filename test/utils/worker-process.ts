@@ -67,10 +67,10 @@ export async function startWorkerProcess(
     child.once('exit', (code) => resolve(code)),
   );
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`worker did not start in ${timeoutMs} ms:\n${output}`)),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // never leave a half-started process behind
+      reject(new Error(`worker did not start in ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
     const check = () => {
       if (/scraper worker running/.test(output)) {
         clearTimeout(timer);
