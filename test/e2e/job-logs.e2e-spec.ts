@@ -30,14 +30,17 @@ describe('Job-scoped logs (a worker process, JSON lines)', () => {
     ensureBuilt();
     await fake.start();
     api = await createCrawlerApp(fake, { APP_ROLE: 'api', REDIS_KEY_PREFIX: prefix });
-    worker = await startWorkerProcess({
-      DATABASE_URL: inject('databaseUrl'),
-      REDIS_KEY_PREFIX: prefix,
-      RUNPOD_URL: fake.url,
-      RUNPOD_TIMEOUT_MS: '3000',
-      CRAWLER_WEBHOOK_API_KEY: WEBHOOK_KEY,
-    });
-  }, 60_000);
+    worker = await startWorkerProcess(
+      {
+        DATABASE_URL: inject('databaseUrl'),
+        REDIS_KEY_PREFIX: prefix,
+        RUNPOD_URL: fake.url,
+        RUNPOD_TIMEOUT_MS: '3000',
+        CRAWLER_WEBHOOK_API_KEY: WEBHOOK_KEY,
+      },
+      60_000, // a loaded machine can take a while to boot a process
+    );
+  }, 90_000);
   afterAll(async () => {
     await worker?.kill();
     await api?.close();

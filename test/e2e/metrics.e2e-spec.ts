@@ -245,10 +245,13 @@ describe('Metrics switches and roles', () => {
     ensureBuilt();
     let worker: WorkerProcess | undefined;
     try {
-      worker = await startWorkerProcess({
-        DATABASE_URL: inject('databaseUrl'),
-        REDIS_KEY_PREFIX: `${inject('redisPrefix')}-metrics-worker`,
-      });
+      worker = await startWorkerProcess(
+        {
+          DATABASE_URL: inject('databaseUrl'),
+          REDIS_KEY_PREFIX: `${inject('redisPrefix')}-metrics-worker`,
+        },
+        60_000,
+      );
       const port = await waitFor(
         () => /metrics on http:\/\/127\.0\.0\.1:(\d+)\/metrics/.exec(worker!.output())?.[1],
         { what: 'the metrics server log line' },
@@ -264,5 +267,5 @@ describe('Metrics switches and roles', () => {
     } finally {
       await worker?.kill();
     }
-  }, 60_000);
+  }, 90_000);
 });
