@@ -1,4 +1,7 @@
+import { getQueueToken } from '@nestjs/bull';
+import type { Queue } from 'bull';
 import { DataSource } from 'typeorm';
+import { QUEUE_NAMES } from '@app/common';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { ResumingStream } from '../utils/resuming-stream.js';
 import { TcpProxy } from '../utils/tcp-proxy.js';
@@ -180,7 +183,77 @@ describe('Crawler under PostgreSQL and Redis outages', () => {
         return jobs.length === started.length && jobs.every((job) => job.status !== 'queued');
       },
       { timeoutMs: 30_000, what: 'every started job to be dispatched' },
-    );
+    ).catch(async (error: Error) => {
+      const stuck = await db.query<Array<{ id: string }>>(
+        `SELECT id FROM crawler_jobs WHERE id = ANY($1) AND status = 'queued'`,
+        [started],
+      );
+      const queue = a.app.get<Queue>(getQueueToken(QUEUE_NAMES.crawler));
+      const states = await Promise.all(
+        stuck.map(async (row) => {
+          const job = await queue.getJob(row.id);
+          return `${row.id}: ${job ? await job.getState() : 'no Bull job'} ${job?.failedReason ?? ''}`;
+        }),
+      );
+      throw new Error(`${error.message}; still queued: ${states.join('; ')}`);
+    });
     for (const reader of readers) await reader.stop();
   }, 120_000);
+});
+
+describe('Crawler dispatch whose last attempt fails while PostgreSQL is down', () => {
+  const fake = new FakeRunpod();
+  const pgProxy = new TcpProxy('127.0.0.1', 5432);
+  let t: TestApp;
+
+  beforeAll(async () => {
+    await fake.start();
+    await pgProxy.start();
+    const databaseUrl = new URL(inject('databaseUrl'));
+    databaseUrl.port = String(pgProxy.port);
+    t = await createCrawlerApp(fake, { DATABASE_URL: databaseUrl.toString() });
+  });
+  afterAll(async () => {
+    if (!pgProxy.running) await pgProxy.start(pgProxy.port);
+    await t?.close();
+    await pgProxy.stop();
+    await fake.close();
+  });
+
+  it('still fails the job with its reason once PostgreSQL is back (it never stays queued)', async () => {
+    const admin = await createUser(t, 'admin');
+    fake.failAlways = 503;
+    try {
+      const res = await t.http.post(
+        '/api/crawler/start',
+        { domain_count: 1, keywords: ['outage'] },
+        admin.token,
+      );
+      expect(res.status).toBe(201);
+      const jobId = res.body.job_id as string;
+      await pgProxy.stop();
+      // Every attempt fails (RunPod 503, or PostgreSQL unreachable), the last one while it is down.
+      const queue = t.app.get<Queue>(getQueueToken(QUEUE_NAMES.crawler));
+      await waitFor(async () => (await (await queue.getJob(jobId))?.getState()) === 'failed', {
+        timeoutMs: 20_000,
+        what: 'the Bull job to fail',
+      });
+      await pgProxy.start(pgProxy.port);
+      const job = await waitFor(
+        async () => {
+          const rows = await t.app
+            .get(DataSource)
+            .query<Array<{ status: string; error: string | null }>>(
+              'SELECT status, error FROM crawler_jobs WHERE id = $1',
+              [jobId],
+            );
+          return rows[0]?.status === 'failed' ? rows[0] : null;
+        },
+        { timeoutMs: 20_000, what: 'the job to be failed' },
+      );
+      expect(job.error).toMatch(/after 3 attempt/);
+    } finally {
+      fake.failAlways = null;
+    }
+  });
 });

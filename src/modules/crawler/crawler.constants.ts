@@ -7,6 +7,12 @@ export const CRAWLER_DISPATCH_JOB = 'dispatch';
 /** RunPod unreachable / timing out / 5xx: retried this many times in all, backing off exponentially. */
 export const DISPATCH_ATTEMPTS = 3;
 export const DISPATCH_BACKOFF = { type: 'exponential', delay: 1_000 } as const;
+/**
+ * Recording a dispatch's final failure is retried this many times, waiting 1, 2, 3… × the delay
+ * (about a minute in all): it fails when PostgreSQL is down, and the job must not stay `queued`.
+ */
+export const FAILURE_RECORD_ATTEMPTS = 10;
+export const FAILURE_RECORD_RETRY_MS = 1_000;
 /** Finished Bull jobs kept for the admin queue views. */
 export const KEEP_COMPLETED = { age: 24 * 3600, count: 1_000 } as const;
 export const KEEP_FAILED = { age: 7 * 24 * 3600, count: 5_000 } as const;

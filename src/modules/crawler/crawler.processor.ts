@@ -1,10 +1,15 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
 import { jobLog, QUEUE_NAMES } from '@app/common';
 import { AppConfig } from '@app/config';
 import { RunpodClient, RunpodError } from '@app/runpod';
-import { CRAWLER_DISPATCH_JOB } from './crawler.constants.js';
+import {
+  CRAWLER_DISPATCH_JOB,
+  FAILURE_RECORD_ATTEMPTS,
+  FAILURE_RECORD_RETRY_MS,
+} from './crawler.constants.js';
 import { CrawlerService, type DispatchJobData } from './crawler.service.js';
 import { Metrics } from '../metrics/metrics.service.js';
 
@@ -141,7 +146,17 @@ export class CrawlerDispatchProcessor implements OnApplicationBootstrap {
       error instanceof DispatchFailure
         ? error.finalReason(job.attemptsMade)
         : `Dispatch failed after ${job.attemptsMade} attempt(s): ${error?.message || 'unknown error'}`;
-    if (await this.crawler.fail(jobId, reason))
-      this.logger.warn(jobLog(job.data, reason, { attempts: job.attemptsMade }));
+    // The last attempt may have failed because PostgreSQL is down, and then so would recording it:
+    // retried while it lasts, or the job would stay `queued` for good (nothing else retries it).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (await this.crawler.fail(jobId, reason))
+          this.logger.warn(jobLog(job.data, reason, { attempts: job.attemptsMade }));
+        return;
+      } catch (error) {
+        if (attempt >= FAILURE_RECORD_ATTEMPTS) throw error;
+        await sleep(FAILURE_RECORD_RETRY_MS * attempt, undefined, { ref: false });
+      }
+    }
   }
 }
