@@ -105,6 +105,25 @@ describe('Places', () => {
       next_cursor: expect.any(String),
     });
     expect(page1.body.data).toHaveLength(10);
+    expect(Object.keys(page1.body.data[0]).sort()).toEqual(
+      [
+        'id',
+        'name',
+        'address',
+        'phone',
+        'website',
+        'rating',
+        'reviews_count',
+        'category',
+        'latitude',
+        'longitude',
+        'google_place_id',
+        'kecamatan',
+        'location',
+        'keyword',
+        'created_at',
+      ].sort(),
+    );
     const page4 = await t.http.get('/api/places?limit=10&page=4', ana.token);
     expect(page4.body.data).toHaveLength(3);
     const all = [...page1.body.data];

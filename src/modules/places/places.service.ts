@@ -229,6 +229,7 @@ export class PlacesService {
       more && last
         ? encodeCursor({ sort: query.sort, key: last.sort_key ?? null, id: last.id })
         : null;
+    for (const row of rows) delete row.sort_key; // the cursor's, not part of a place
     return {
       data: rows.map(toDto),
       meta: { page: query.page, limit: query.limit, total: exactTotal, next_cursor },
