@@ -320,18 +320,18 @@ async function main(env: BenchEnvironment): Promise<void> {
     [
       '/api/auth/me c=64 ≥ 30 % of raw',
       med('me-64', (s) => s.rate) / rawRate >= 0.3,
-      percent(
+      `${percent(
         med('me-64', (s) => s.rate),
         rawRate,
-      ),
+      )} (by CPU ${percent(cpu('raw-64'), cpu('me-64'))})`,
     ],
     [
       '404 c=64 ≥ 40 % of raw',
       med('notfound-64', (s) => s.rate) / rawRate >= 0.4,
-      percent(
+      `${percent(
         med('notfound-64', (s) => s.rate),
         rawRate,
-      ),
+      )} (by CPU ${percent(cpu('raw-64'), cpu('notfound-64'))})`,
     ],
     [
       'nothing lost, 0 errors',
