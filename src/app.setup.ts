@@ -65,9 +65,9 @@ export async function createHttpApp(
 }
 
 /**
- * The per-request path, in order: Nest's adapter hooks (503 while closing, CORS), then one
- * hook setting X-Request-Id and the security headers, the request's log context, routing,
- * guards, validation, handler, and one log line when the response is finished.
+ * The per-request path, in order: Nest's adapter hooks (503 while closing), one hook setting
+ * X-Request-Id and the security headers, the request's log context, CORS, routing, guards,
+ * validation, handler, and one log line when the response is finished (docs/performance.md).
  */
 export async function configureHttpApp(
   app: NestFastifyApplication,

@@ -1,8 +1,9 @@
 /**
  * Crawler webhook and stream benchmark: `npm run bench:crawler [-- --duration 10]`.
- * Builds if dist is stale, starts two API processes from dist (APP_ROLE=api, LOG_LEVEL=warn, a fresh
- * `gm_bench` database, its own REDIS_KEY_PREFIX) and a raw node:http server as the ceiling, all on
- * loopback, then measures with the same client (autocannon):
+ * On the shared harness (bench/lib): builds if dist is stale, starts two API processes from dist
+ * (APP_ROLE=api, LOG_LEVEL=warn, a fresh database and Redis prefix, free ports) and the raw
+ * node:http ceiling, all on loopback, then measures with one client (autocannon, whose
+ * per-request bodies and SSE timing this benchmark needs):
  *   1. raw node:http, one line per request, 64 connections
  *   2. webhook, one line per request, 64 connections (one API process; then both, 32 each)
  *   3. webhook, batches of 500 lines, 16 connections
@@ -10,109 +11,27 @@
  * Every run counts lines lost (answered 2xx but not stored/delivered) and duplicated.
  * Results: a table on stdout and JSON in bench/results/.
  */
-import { execSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { request as httpRequest, Agent } from 'node:http';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { dropDatabase } from '../../test/utils/cleanup.js';
-import { dropBenchData } from '../bench-data.js';
+import { writeResults } from '../lib/report.js';
+import {
+  buildIfNeeded,
+  loadAverage,
+  numberArg,
+  runBenchmark,
+  WEBHOOK_KEY as KEY,
+  type BenchEnvironment,
+} from '../lib/services.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
-const arg = (name: string, fallback: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-};
-const DURATION = arg('duration', 10);
-const LATENCY_SECONDS = arg('latency-seconds', 10);
-const ADMIN_URL =
-  process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const DB_NAME = 'gm_bench';
-const DB_URL = ADMIN_URL.replace(/\/[^/]*$/, `/${DB_NAME}`);
-const KEY = 'bench-webhook-key-0123456789';
-const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef';
-const PREFIX = `bench-${randomBytes(3).toString('hex')}`;
-const PORTS = [3101, 3102];
-/** METRICS_ENABLED=false runs the API processes with every metric a no-op (the metrics-cost comparison). */
-const METRICS_ENABLED = process.env.METRICS_ENABLED !== 'false';
-const RAW_PORT = 3199;
-
-const children: ChildProcess[] = [];
-const cleanup = () => children.forEach((child) => child.kill('SIGTERM'));
-process.on('exit', cleanup);
-process.on('SIGINT', () => process.exit(130));
-
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    newest = Math.max(newest, entry.isDirectory() ? newestMtime(path) : statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-function buildIfNeeded(): void {
-  const main = join(ROOT, 'dist/src/main.js');
-  const stale =
-    !existsSync(main) ||
-    !existsSync(join(ROOT, 'dist/bench/lib/raw-server.js')) ||
-    Math.max(newestMtime(join(ROOT, 'src')), newestMtime(join(ROOT, 'libs'))) >
-      statSync(main).mtimeMs;
-  if (stale) {
-    console.log('building (dist is missing or older than src)…');
-    execSync('npx nest build', { cwd: ROOT, stdio: 'inherit' });
-  }
-}
-
-async function freshDatabase(): Promise<void> {
-  await dropDatabase(ADMIN_URL, DB_NAME);
-}
-
-function startApi(port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      PORT: String(port),
-      APP_ROLE: 'api',
-      LOG_LEVEL: 'warn',
-      METRICS_PORT: '0', // two API processes on one host; METRICS_ENABLED passes through (on/off comparison)
-      DATABASE_URL: DB_URL,
-      REDIS_KEY_PREFIX: PREFIX,
-      CRAWLER_WEBHOOK_API_KEY: KEY,
-      JWT_SECRET,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  children.push(child);
-  return waitForHttp(`http://127.0.0.1:${port}/api/health`).then(() => child);
-}
-
-async function waitForHttp(url: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const res = await fetch(url);
-      if (res.ok) return;
-    } catch {
-      /* not up yet */
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not come up`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-function startRaw(): Promise<ChildProcess> {
-  const child = fork(join(ROOT, 'dist/bench/lib/raw-server.js'), [String(RAW_PORT)], {
-    stdio: 'inherit',
-  });
-  children.push(child);
-  return new Promise((resolve) => child.once('message', () => resolve(child)));
-}
+const DURATION = numberArg('duration', 10);
+const LATENCY_SECONDS = numberArg('latency-seconds', 10);
+/** The two API processes' ports, and the raw ceiling's, once started (free ports). */
+const PORTS: number[] = [];
+let RAW_PORT = 0;
+const portOf = (url: string) => Number(new URL(url).port);
 
 async function seed(db: pg.Client): Promise<{ userId: string; token: string }> {
   const email = `bench-${randomUUID()}@example.com`;
@@ -336,18 +255,17 @@ async function settleDatabase(db: pg.Client): Promise<void> {
   }
 }
 
-async function main(): Promise<void> {
+async function main(env: BenchEnvironment): Promise<void> {
   buildIfNeeded();
-  await freshDatabase();
   // The first process creates and migrates the database; the second then finds nothing to do.
-  await startApi(PORTS[0]);
-  await startApi(PORTS[1]);
-  await startRaw();
-  const db = new pg.Client({ connectionString: DB_URL });
+  // LOG_LEVEL=warn as before: this benchmark measures the crawler path, not request logging.
+  for (let i = 0; i < 2; i++)
+    PORTS.push(portOf((await env.startApi({ env: { LOG_LEVEL: 'warn' } })).url));
+  RAW_PORT = portOf((await env.startRaw()).url);
+  const db = new pg.Client({ connectionString: env.databaseUrl });
   await db.connect();
   const { userId, token } = await seed(db);
-  const load = () => execSync('cat /proc/loadavg').toString().trim();
-  const loadBefore = load();
+  const loadBefore = loadAverage();
 
   const rows: Row[] = [];
   // Warm-up (JIT, pools), not reported.
@@ -417,9 +335,9 @@ async function main(): Promise<void> {
   rows.push(await latencyRun(db, userId, token));
   await db.end();
 
-  const loadAfter = load();
+  const loadAfter = loadAverage();
   console.log(
-    `\nCrawler benchmark (${DURATION} s per run; metrics ${METRICS_ENABLED ? 'on' : 'off'}; loadavg before ${loadBefore} / after ${loadAfter})`,
+    `\nCrawler benchmark (${DURATION} s per run; metrics ${process.env.METRICS_ENABLED === 'false' ? 'off' : 'on'}; loadavg before ${loadBefore} / after ${loadAfter})`,
   );
   console.table(
     rows.map((r) => ({
@@ -434,45 +352,15 @@ async function main(): Promise<void> {
       note: r.note ?? '',
     })),
   );
-  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-  const file = join(
-    ROOT,
-    `bench/results/crawler-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
-  );
-  writeFileSync(
-    file,
-    JSON.stringify(
-      {
-        at: new Date().toISOString(),
-        durationSeconds: DURATION,
-        metricsEnabled: METRICS_ENABLED,
-        loadBefore,
-        loadAfter,
-        rows,
-      },
-      null,
-      2,
-    ),
-  );
+  const file = writeResults('crawler', {
+    at: new Date().toISOString(),
+    durationSeconds: DURATION,
+    metricsEnabled: process.env.METRICS_ENABLED !== 'false',
+    loadBefore,
+    loadAfter,
+    rows,
+  });
   console.log(`results written to ${file}`);
 }
 
-const benchData = {
-  adminUrl: ADMIN_URL,
-  database: DB_NAME,
-  redisUrl: 'redis://127.0.0.1:6379',
-  redisPrefix: PREFIX,
-};
-main().then(
-  async () => {
-    cleanup();
-    await dropBenchData(benchData);
-    process.exit(0);
-  },
-  async (error: unknown) => {
-    console.error(error);
-    cleanup();
-    await dropBenchData(benchData).catch(() => undefined);
-    process.exit(1);
-  },
-);
+await runBenchmark('crawler', main);

@@ -11,6 +11,11 @@ import { join } from 'node:path';
 import { dropDatabase, unlinkKeys } from '../../test/utils/cleanup.js';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
+/**
+ * The build whose API is measured: this checkout, or `BENCH_API_DIR` (another checkout, built,
+ * e.g. the commit before a change, to measure both with the same harness).
+ */
+export const API_DIR = process.env.BENCH_API_DIR ?? ROOT;
 export const ADMIN_URL =
   process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -126,7 +131,7 @@ export class BenchEnvironment {
     const port = await freePort();
     const out = options.logFile ? openSync(options.logFile, 'a') : 'ignore';
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), 'dist/src/main.js'], {
-      cwd: ROOT,
+      cwd: API_DIR,
       env: {
         ...process.env,
         NODE_ENV: 'production',
@@ -138,6 +143,9 @@ export class BenchEnvironment {
         REDIS_KEY_PREFIX: this.redisPrefix,
         CRAWLER_WEBHOOK_API_KEY: WEBHOOK_KEY,
         JWT_SECRET,
+        // Several API processes on one host: each serves its metrics on a free port.
+        // METRICS_ENABLED passes through from the environment (the metrics on/off comparison).
+        METRICS_PORT: '0',
         ...options.env,
       },
       stdio: ['ignore', out, 'inherit'],
