@@ -128,8 +128,9 @@ describe('Health when Redis is unreachable', () => {
         what: 'redis to come back',
       });
     } finally {
-      await proxy.stop();
+      // Closed while Redis is reachable: Bull's queue.close() waits for its connections.
       await t.close();
+      await proxy.stop();
     }
   });
 });

@@ -7,6 +7,9 @@ import { Redis, type RedisOptions } from 'ioredis';
  * demand (a subscribed connection can run no other command). Every key and channel goes
  * through `key()`, so deployments and test runs sharing one Redis never collide.
  */
+/** How long a QUIT may take at shutdown before the socket is dropped. */
+const QUIT_TIMEOUT_MS = 1_000;
+
 @Injectable()
 export class RedisService implements OnApplicationShutdown {
   private readonly logger = new Logger(RedisService.name);
@@ -38,11 +41,22 @@ export class RedisService implements OnApplicationShutdown {
     return connection;
   }
 
+  /**
+   * QUIT where Redis answers, else drop the socket: a QUIT sent while the connection is down
+   * waits in the offline queue for a reconnect that may never come, and shutdown with it.
+   */
   async onApplicationShutdown(): Promise<void> {
     await Promise.all(
-      [...this.connections].map((connection) =>
-        connection.quit().catch(() => connection.disconnect()),
-      ),
+      [...this.connections].map(async (connection) => {
+        if (connection.status === 'ready') {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            connection.quit().catch(() => undefined),
+            new Promise((resolve) => (timer = setTimeout(resolve, QUIT_TIMEOUT_MS))),
+          ]).finally(() => clearTimeout(timer));
+        }
+        if (connection.status !== 'end') connection.disconnect();
+      }),
     );
   }
 }
