@@ -4,7 +4,7 @@ import fastifyCors from '@fastify/cors';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { DestinationStream, Logger } from 'pino';
-import { AllExceptionsFilter, answerNotFound, AppValidationPipe } from '@app/common';
+import { AllExceptionsFilter, AppValidationPipe, RouteTable } from '@app/common';
 import type { AppConfig } from '@app/config';
 import { API_PREFIX } from './app.constants.js';
 import { AppModule, type AppModuleOptions } from './app.module.js';
@@ -26,8 +26,17 @@ export { API_PREFIX };
  * Nest's, which throws a NotFoundException through the router and the exception filters.
  */
 class ApiFastifyAdapter extends FastifyAdapter {
+  /** Routes by path and method: an unrouted request to a known path answers 405 with `Allow`. */
+  private readonly routes = new RouteTable();
+
+  /** Call at once, before any route is registered: Fastify reports each route as it is added. */
+  trackRoutes(): this {
+    this.routes.track(this.getInstance());
+    return this;
+  }
+
   override setNotFoundHandler(): ReturnType<FastifyAdapter['setNotFoundHandler']> {
-    return this.getInstance().setNotFoundHandler(answerNotFound);
+    return this.getInstance().setNotFoundHandler(this.routes.notFoundHandler);
   }
 }
 
@@ -55,6 +64,7 @@ export async function createHttpApp(
     // per-request matching.
     skipMiddie: true,
   });
+  adapter.trackRoutes();
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(config, { imports: options.imports }),
     adapter,

@@ -2,6 +2,7 @@ export * from './database/snake-naming.strategy.js';
 export * from './database/prepared-statement.js';
 export * from './decorators/auth.decorators.js';
 export * from './http/all-exceptions.filter.js';
+export * from './http/route-table.js';
 export * from './http/domain-errors.js';
 export * from './pagination/pagination.js';
 export * from './redis/redis-fanout.service.js';
