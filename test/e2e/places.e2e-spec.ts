@@ -12,6 +12,25 @@ import {
   type TestUser,
 } from '../utils/test-app.js';
 
+/** A place's fields as the HTTP contract lists them, in export order (written out: the spec, not the code). */
+const PLACE_CONTRACT_FIELDS = [
+  'id',
+  'name',
+  'address',
+  'phone',
+  'website',
+  'rating',
+  'reviews_count',
+  'category',
+  'latitude',
+  'longitude',
+  'google_place_id',
+  'kecamatan',
+  'location',
+  'keyword',
+  'created_at',
+];
+
 function place(name: string, extra: Partial<Place> = {}): Place {
   return {
     name,
@@ -105,25 +124,7 @@ describe('Places', () => {
       next_cursor: expect.any(String),
     });
     expect(page1.body.data).toHaveLength(10);
-    expect(Object.keys(page1.body.data[0]).sort()).toEqual(
-      [
-        'id',
-        'name',
-        'address',
-        'phone',
-        'website',
-        'rating',
-        'reviews_count',
-        'category',
-        'latitude',
-        'longitude',
-        'google_place_id',
-        'kecamatan',
-        'location',
-        'keyword',
-        'created_at',
-      ].sort(),
-    );
+    expect(Object.keys(page1.body.data[0]).sort()).toEqual([...PLACE_CONTRACT_FIELDS].sort());
     const page4 = await t.http.get('/api/places?limit=10&page=4', ana.token);
     expect(page4.body.data).toHaveLength(3);
     const all = [...page1.body.data];
@@ -203,23 +204,7 @@ describe('Places', () => {
       /^attachment; filename="places-\d+\.csv"$/,
     );
     const rows = parseCsv((res.body as string).replace(/^\uFEFF/, ''));
-    expect(rows[0]).toEqual([
-      'id',
-      'name',
-      'address',
-      'phone',
-      'website',
-      'rating',
-      'reviews_count',
-      'category',
-      'latitude',
-      'longitude',
-      'google_place_id',
-      'kecamatan',
-      'location',
-      'keyword',
-      'created_at',
-    ]);
+    expect(rows[0]).toEqual(PLACE_CONTRACT_FIELDS);
     expect(rows).toHaveLength(31);
     expect(rows[1][1]).toBe('Kopi 01');
     expect(rows.map((r) => r[1])).toContain('Warung "Enak", No.0 100%_');
@@ -471,23 +456,7 @@ describe('Places: cursor paging, accent-insensitive search, spreadsheet-safe exp
     await workbook.xlsx.load(Buffer.from(await res.arrayBuffer()) as unknown as ArrayBuffer);
     const sheet = workbook.worksheets[0];
     expect(sheet.rowCount).toBe(PAYLOADS.length + 2);
-    expect((sheet.getRow(1).values as unknown[]).slice(1)).toEqual([
-      'id',
-      'name',
-      'address',
-      'phone',
-      'website',
-      'rating',
-      'reviews_count',
-      'category',
-      'latitude',
-      'longitude',
-      'google_place_id',
-      'kecamatan',
-      'location',
-      'keyword',
-      'created_at',
-    ]);
+    expect((sheet.getRow(1).values as unknown[]).slice(1)).toEqual(PLACE_CONTRACT_FIELDS);
     expect(sheet.views[0]).toMatchObject({ state: 'frozen', ySplit: 1 });
     expect(sheet.autoFilter).toMatch(/^A1:O8$/);
 
