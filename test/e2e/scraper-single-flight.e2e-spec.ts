@@ -97,6 +97,19 @@ describe('Scraper single flight across worker processes', () => {
     );
   }
 
+  /** Waits for the jobs to finish, then asserts each completed with the query's places, all new. */
+  async function allCompleted(ids: string[], timeoutMs?: number) {
+    const rows = await allFinished(ids, timeoutMs);
+    for (const row of rows) {
+      expect(row).toMatchObject({
+        status: 'completed',
+        error: null,
+        result: { total: PLACES, inserted: PLACES, duplicates: 0 },
+      });
+    }
+    return rows;
+  }
+
   /** Each user has exactly the query's places, once each, stored by their own job. */
   async function expectPlacesPerUser(who: TestUser[], ids: string[], keyword: string) {
     const rows = await db.query(
@@ -123,14 +136,7 @@ describe('Scraper single flight across worker processes', () => {
       fake.latencyMs = 300;
       const keyword = `stampede ${round} ${prefix}`;
       const ids = await stampede(users, keyword);
-      const rows = await allFinished(ids);
-      for (const row of rows) {
-        expect(row).toMatchObject({
-          status: 'completed',
-          error: null,
-          result: { total: PLACES, inserted: PLACES, duplicates: 0 },
-        });
-      }
+      await allCompleted(ids);
       expect(fake.callsFor(keyword)).toHaveLength(1);
       // Not only the cache: jobs on both processes waited for the call in flight.
       expect(running().some((w) => logged(w, 'following the provider call for', keyword))).toBe(
@@ -146,14 +152,7 @@ describe('Scraper single flight across worker processes', () => {
     fake.latencyMs = 300;
     fake.failNext = 1; // the first call answers 503
     const ids = await stampede(who, keyword);
-    const rows = await allFinished(ids);
-    for (const row of rows) {
-      expect(row).toMatchObject({
-        status: 'completed',
-        error: null,
-        result: { total: PLACES, inserted: PLACES, duplicates: 0 },
-      });
-    }
+    const rows = await allCompleted(ids);
     // The failed call and the one that took over; nobody else called.
     expect(fake.callsFor(keyword)).toHaveLength(2);
     // Only the leader's attempt failed (and was retried); the followers finished in one attempt.
@@ -204,14 +203,7 @@ describe('Scraper single flight across worker processes', () => {
     await leader.kill('SIGKILL');
     fake.latencyMs = 0;
 
-    const rows = await allFinished(ids, 30_000);
-    for (const row of rows) {
-      expect(row).toMatchObject({
-        status: 'completed',
-        error: null,
-        result: { total: PLACES, inserted: PLACES, duplicates: 0 },
-      });
-    }
+    await allCompleted(ids, 30_000);
     // The killed leader's call and the one call of the worker that took over.
     expect(fake.callsFor(keyword)).toHaveLength(2);
     await expectPlacesPerUser(who, ids, keyword);
