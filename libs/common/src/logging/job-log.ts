@@ -2,7 +2,7 @@
  * A log entry about a job: the message plus `job_id` and `user_id` as pino fields, so one
  * search (`grep <job id>`, or `job_id:"…"` in a log store) follows a job from the API request
  * through the queue, every provider or RunPod call and its end, on any process.
- * Use as `this.logger.log(jobLog({ jobId, userId }, 'dispatched'))` — nestjs-pino merges the object.
+ * Use as `this.logger.log(jobLog({ jobId, userId }, 'dispatched'))` — PinoNestLogger (src/logger.options.ts) merges the object's fields into the line.
  */
 export interface JobLogRef {
   jobId: string;
