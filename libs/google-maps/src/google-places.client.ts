@@ -1,3 +1,4 @@
+import { type BillingSku, type Meter, textSearchSku } from './billing.js';
 import { GOOGLE_PLACES_FIELD_MASK, mapGooglePlace } from './place.mapper.js';
 import {
   MAX_RESULTS_LIMIT,
@@ -20,6 +21,9 @@ export interface GooglePlacesOptions {
 
 /** Text Search answers at most 20 places per page. */
 const PAGE_SIZE = 20;
+
+/** What each page request of the scraper's field mask is billed as. */
+const TEXT_SEARCH_SKU: BillingSku = textSearchSku(GOOGLE_PLACES_FIELD_MASK);
 
 interface GoogleError {
   error?: {
@@ -47,7 +51,7 @@ export class GooglePlacesClient implements PlacesProvider {
     return where ? `${query.keyword} in ${where}` : query.keyword;
   }
 
-  async search(query: PlaceQuery, { signal }: SearchOptions = {}): Promise<Place[]> {
+  async search(query: PlaceQuery, { signal, meter }: SearchOptions = {}): Promise<Place[]> {
     const wanted = Math.min(Math.max(query.maxResults, 1), MAX_RESULTS_LIMIT);
     const textQuery = GooglePlacesClient.textQuery(query);
     const places: Place[] = [];
@@ -67,6 +71,7 @@ export class GooglePlacesClient implements PlacesProvider {
           ...(this.options.regionCode ? { regionCode: this.options.regionCode } : {}),
         },
         signal,
+        meter,
       );
       for (const raw of body.places ?? []) {
         const place = mapGooglePlace(raw);
@@ -82,9 +87,11 @@ export class GooglePlacesClient implements PlacesProvider {
   private async page(
     request: Record<string, unknown>,
     signal?: AbortSignal,
+    meter?: Meter,
   ): Promise<{ places?: unknown[]; nextPageToken?: string }> {
     let response: Response;
     let text: string;
+    meter?.({ provider: this.name, sku: TEXT_SEARCH_SKU });
     try {
       response = await fetch(`${this.options.baseUrl}/v1/places:searchText`, {
         method: 'POST',

@@ -1,3 +1,4 @@
+export * from './billing.js';
 export * from './google-places.client.js';
 export * from './place.mapper.js';
 export * from './place.types.js';

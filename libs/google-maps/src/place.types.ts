@@ -1,3 +1,5 @@
+import type { Meter } from './billing.js';
+
 /** One place as every provider maps it: the shape stored in `google_map_places`. */
 export interface Place {
   name: string;
@@ -23,6 +25,8 @@ export interface PlaceQuery {
 export interface SearchOptions {
   /** Aborts the whole search (the job's timeout, shutdown). */
   signal?: AbortSignal;
+  /** Told of every billed request as it is sent (cost accounting). */
+  meter?: Meter;
 }
 
 /** A source of places: the Python scraper API or the Google Places API (New). */

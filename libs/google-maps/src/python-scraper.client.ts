@@ -17,8 +17,9 @@ export class PythonScraperClient implements PlacesProvider {
 
   constructor(private readonly options: PythonScraperOptions) {}
 
-  async search(query: PlaceQuery, { signal }: SearchOptions = {}): Promise<Place[]> {
+  async search(query: PlaceQuery, { signal, meter }: SearchOptions = {}): Promise<Place[]> {
     let response: Response;
+    meter?.({ provider: this.name, sku: 'python_api.search' });
     try {
       response = await fetch(`${this.options.baseUrl}/scrape`, {
         method: 'POST',
