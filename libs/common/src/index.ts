@@ -10,6 +10,7 @@ export * from './redis/redis.module.js';
 export * from './redis/redis.service.js';
 export * from './queues.js';
 export * from './queue-events.js';
+export * from './queue-worker.js';
 export * from './validation/text.validators.js';
 export * from './http/validation.pipe.js';
 export * from './logging/job-log.js';

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
-import { jobLog, QUEUE_NAMES } from '@app/common';
+import { jobLog, QUEUE_NAMES, startQueueWorker } from '@app/common';
 import { AppConfig } from '@app/config';
 import { RunpodClient, RunpodError } from '@app/runpod';
 import {
@@ -61,11 +61,13 @@ export class CrawlerDispatchProcessor implements OnApplicationBootstrap {
         this.logger.error(jobLog(job.data, `could not record its failure: ${err.message}`)),
       );
     });
-    // Settles only when the queue closes; a rejection (Redis gone, or the app closed before the
-    // worker was ready) must be reported, never left unhandled.
-    this.queue
-      .process(CRAWLER_DISPATCH_JOB, this.config.crawler.concurrency, (job) => this.process(job))
-      .catch((error: Error) => this.logger.warn(`crawler worker stopped: ${error.message}`));
+    startQueueWorker(
+      this.queue,
+      CRAWLER_DISPATCH_JOB,
+      this.config.crawler.concurrency,
+      (job) => this.process(job),
+      this.logger,
+    );
   }
 
   async process(job: Job<DispatchJobData>): Promise<{ dispatched: number }> {

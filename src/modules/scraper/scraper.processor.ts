@@ -1,7 +1,7 @@
 import { InjectQueue } from '@nestjs/bull';
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import type { Job, Queue } from 'bull';
-import { jobLog } from '@app/common';
+import { jobLog, startQueueWorker } from '@app/common';
 import { AppConfig } from '@app/config';
 import { ProviderError } from '@app/google-maps';
 import type { ScrapeResult } from './entities/scraper-job.entity.js';
@@ -52,12 +52,13 @@ export class ScraperProcessor implements OnApplicationBootstrap {
     this.queue.on('stalled', (job: Job<ScrapeJobData>) =>
       this.logger.warn(jobLog(job.data, 'stalled (its worker stopped); running it again')),
     );
-    // Resolves only when the queue closes; errors are startup failures worth shouting about.
-    this.queue
-      .process(SCRAPE_JOB, this.config.scraper.concurrency, (job: Job<ScrapeJobData>) =>
-        this.handle(job),
-      )
-      .catch((error: Error) => this.logger.error(`scraper worker stopped: ${error.message}`));
+    startQueueWorker(
+      this.queue,
+      SCRAPE_JOB,
+      this.config.scraper.concurrency,
+      (job: Job<ScrapeJobData>) => this.handle(job),
+      this.logger,
+    );
     this.logger.log(
       `scraper worker running, concurrency ${this.config.scraper.concurrency}, provider ${this.flights.providerName}`,
     );
