@@ -160,7 +160,7 @@ export const envSchema = z.object({
         return z.NEVER;
       }
     })
-    .pipe(z.record(z.enum(BILLING_SKUS), z.number().min(0)))
+    .pipe(z.partialRecord(z.enum(BILLING_SKUS), z.number().min(0)))
     .optional(),
   /** Until area coverage estimates its own: the most requests an area search is assumed to make. */
   SCRAPER_AREA_MAX_REQUESTS: int(1).default(400),
