@@ -292,6 +292,8 @@ export class JobSpend {
   /** Reserves `requests` of `sku` at once (the most a query search makes); false: over budget. */
   async hold(sku: BillingSku, requests: number): Promise<boolean> {
     const micros = this.spend.priceMicros(sku) * requests;
+    // A free request (the Python scraper by default, IDs-only searches) cannot cross a budget.
+    if (micros === 0) return true;
     const month = await this.spend.reserve(this.userId, micros);
     if (month === null) return false;
     this.month ??= month;
