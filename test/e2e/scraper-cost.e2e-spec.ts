@@ -401,4 +401,42 @@ describe('provider cost: ledger, estimate, monthly budgets', () => {
       metrics.value('gm_scraper_spend_usd_total', { provider: 'google-places', sku: SKU }),
     ).toBeCloseTo(Number(micros) / 1e6, 9);
   });
+
+  it('documents the estimate, the budget route, the 402 and every cost and spend field in Swagger', async () => {
+    const doc = (await t.http.get('/api/docs-json')).body;
+    const ref = (schema: { $ref?: string }) => schema.$ref?.split('/').pop();
+    const estimate = doc.paths['/api/scraper/estimate'].post;
+    expect(ref(estimate.responses['200'].content['application/json'].schema)).toBe(
+      'ScrapeEstimateDto',
+    );
+    expect(Object.keys(estimate.responses)).toEqual(expect.arrayContaining(['200', '401', '422']));
+    expect(Object.keys(doc.paths['/api/scraper/jobs'].post.responses)).toContain('402');
+    const budget = doc.paths['/api/admin/users/{id}/budget'].put;
+    expect(ref(budget.requestBody.content['application/json'].schema)).toBe('SetBudgetDto');
+    expect(Object.keys(budget.responses)).toEqual(expect.arrayContaining(['200', '403', '404']));
+
+    const props = (name: string) => Object.keys(doc.components.schemas[name].properties);
+    expect(props('ScrapeEstimateDto')).toEqual(
+      expect.arrayContaining([
+        'coverage',
+        'provider',
+        'sku',
+        'from_cache',
+        'cached_cells',
+        'requests',
+        'estimated_usd',
+        'budget',
+        'affordable',
+      ]),
+    );
+    expect(props('ScraperJobDto')).toContain('cost');
+    expect(props('ScrapeJobCachedDto')).toContain('cost');
+    expect(props('JobCostDto')).toEqual(['requests', 'estimated_usd']);
+    expect(props('QuotaStatusDto')).toContain('spend');
+    expect(props('AdminStatsDto')).toContain('spend');
+    expect(props('SpendPeriodDto')).toEqual(['since', 'total', 'by_provider', 'by_user']);
+    expect(props('CreateScrapeJobDto')).toEqual(
+      expect.arrayContaining(['coverage', 'bounds', 'polygon']),
+    );
+  });
 });
