@@ -18,6 +18,7 @@ import { PlacesModule } from './modules/places/places.module.js';
 import { QuotaGuard } from './modules/rate-limit/quota.guard.js';
 import { RateLimitModule } from './modules/rate-limit/rate-limit.module.js';
 import { ScraperModule } from './modules/scraper/scraper.module.js';
+import { SpendModule } from './modules/spend/spend.module.js';
 
 export interface AppModuleOptions {
   /** Extra modules mounted beside the features (tests mount probe routes this way). */
@@ -59,6 +60,7 @@ export class AppModule {
         MetricsModule,
         AuthModule,
         RateLimitModule,
+        SpendModule,
         HealthModule,
         CrawlerModule.forRoot({ workers: config.role !== 'api' }),
         ScraperModule.forRoot({ workers: config.role !== 'api' }),

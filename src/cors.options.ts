@@ -2,7 +2,7 @@ import type { FastifyCorsOptions, FastifyCorsOptionsDelegateCallback } from '@fa
 import type { AppConfig } from '@app/config';
 
 /** Every method a route of the API answers (a test compares this with the OpenAPI document). */
-export const CORS_METHODS = ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'];
+export const CORS_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
 
 /** Response headers a page on another origin may read. */
 export const CORS_EXPOSED_HEADERS = [

@@ -247,7 +247,29 @@ describe('Admin queue operations, stats and Bull Board', () => {
         misses: lookups - hits,
         hit_rate: Math.round((hits / lookups) * 10_000) / 10_000,
       },
+      spend: after.spend,
     });
+    // Two provider calls (the miss, the refresh), each paid by its own job's user; the Python
+    // scraper is priced at 0 by default. The hit paid nothing.
+    for (const period of ['today', 'month'] as const) {
+      const spend = after.spend[period];
+      expect(spend.total).toEqual({
+        requests: before.spend[period].total.requests + 2,
+        usd: 0,
+      });
+      expect(spend.by_provider).toEqual([
+        { provider: 'python-api', requests: before.spend[period].total.requests + 2, usd: 0 },
+      ]);
+      const earlier = (id: string): number =>
+        before.spend[period].by_user.find((u: { user_id: string }) => u.user_id === id)?.requests ??
+        0;
+      expect(spend.by_user).toEqual(
+        expect.arrayContaining([
+          { user_id: other.id, email: other.email, requests: 1, usd: 0 },
+          { user_id: user.id, email: user.email, requests: earlier(user.id) + 1, usd: 0 },
+        ]),
+      );
+    }
     expect(Object.values(after.users.by_role).reduce((a: number, b) => a + (b as number), 0)).toBe(
       after.users.total,
     );

@@ -150,6 +150,7 @@ describe('Scraper jobs', () => {
       status: 'completed',
       cached: true,
       result: { total: 10, inserted: 0, duplicates: 10 },
+      cost: { requests: 0, estimated_usd: 0 },
     });
     expect(fake.calls).toHaveLength(1);
     const row = await t.http.get(`/api/scraper/jobs/${again.body.job_id}`, user.token);

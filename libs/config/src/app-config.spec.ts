@@ -155,4 +155,39 @@ describe('loadAppConfig', () => {
     ).toEqual([]);
     expect(loadAppConfig({ METRICS_HOST: '0.0.0.0' }).warnings.join()).toMatch(/METRICS_TOKEN/);
   });
+
+  it('prices provider requests from Google’s list prices, overridable per SKU, and budgets per role', () => {
+    const { config } = loadAppConfig({});
+    expect(config.spend.pricesUsdPer1000).toEqual({
+      'places.text_search.essentials': 0,
+      'places.text_search.pro': 32,
+      'places.text_search.enterprise': 35,
+      'places.text_search.enterprise_atmosphere': 40,
+      'python_api.search': 0,
+    });
+    expect(config.spend.monthlyBudgetUsd).toEqual({ user: 10, premium: 100, admin: null });
+
+    const custom = loadAppConfig({
+      SCRAPER_PRICES_USD_PER_1000:
+        '{"python_api.search": 0.5, "places.text_search.enterprise": 30}',
+      SCRAPER_MONTHLY_BUDGET_USD: '2.5',
+    }).config.spend;
+    expect(custom.pricesUsdPer1000['python_api.search']).toBe(0.5);
+    expect(custom.pricesUsdPer1000['places.text_search.enterprise']).toBe(30);
+    expect(custom.pricesUsdPer1000['places.text_search.pro']).toBe(32);
+    expect(custom.monthlyBudgetUsd.user).toBe(2.5);
+
+    expect(problemsOf({ SCRAPER_PRICES_USD_PER_1000: 'cheap' }).join()).toMatch(
+      /^SCRAPER_PRICES_USD_PER_1000: expected a JSON object/,
+    );
+    expect(problemsOf({ SCRAPER_PRICES_USD_PER_1000: '{"places.details": 5}' }).join()).toMatch(
+      /^SCRAPER_PRICES_USD_PER_1000/,
+    );
+    expect(problemsOf({ SCRAPER_PRICES_USD_PER_1000: '{"python_api.search": -1}' }).join()).toMatch(
+      /^SCRAPER_PRICES_USD_PER_1000/,
+    );
+    expect(problemsOf({ PREMIUM_SCRAPER_MONTHLY_BUDGET_USD: '-5' }).join()).toMatch(
+      /^PREMIUM_SCRAPER_MONTHLY_BUDGET_USD/,
+    );
+  });
 });

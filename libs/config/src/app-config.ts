@@ -1,8 +1,22 @@
-import { envSchema, INSECURE_DEFAULTS, type RawEnv } from './env.schema.js';
+import { BILLING_SKUS, envSchema, INSECURE_DEFAULTS, type RawEnv } from './env.schema.js';
 
 export type AppRole = 'all' | 'api' | 'worker';
 export type UserRole = 'user' | 'premium' | 'admin';
 export type QuotaBucket = 'crawler' | 'scraper';
+export type PricedSku = (typeof BILLING_SKUS)[number];
+
+/**
+ * Default prices, USD per 1,000 requests: Google's published Places API (New) list prices at
+ * the first volume band (docs/scraper.md#cost cites them). Text Search Essentials (IDs only)
+ * is free; the self-hosted Python scraper costs what the operator says it does (default 0).
+ */
+export const DEFAULT_PRICES_USD_PER_1000: Readonly<Record<PricedSku, number>> = {
+  'places.text_search.essentials': 0,
+  'places.text_search.pro': 32,
+  'places.text_search.enterprise': 35,
+  'places.text_search.enterprise_atmosphere': 40,
+  'python_api.search': 0,
+};
 
 /**
  * The typed configuration, parsed once at start-up. Also the DI token:
@@ -66,6 +80,14 @@ export abstract class AppConfig {
     jobTimeoutMs: number;
     lockDurationMs: number;
     stalledIntervalMs: number;
+  };
+  declare readonly spend: {
+    /** Monthly budget per role in USD; `null`: unlimited. */
+    monthlyBudgetUsd: Record<UserRole, number | null>;
+    /** USD per 1,000 requests of each SKU (defaults, then SCRAPER_PRICES_USD_PER_1000). */
+    pricesUsdPer1000: Record<PricedSku, number>;
+    /** The conservative area estimate until area coverage provides its own. */
+    areaMaxRequests: number;
   };
   declare readonly metrics: {
     enabled: boolean;
@@ -213,6 +235,15 @@ export function loadAppConfig(
       jobTimeoutMs: env.SCRAPER_JOB_TIMEOUT * 1000,
       lockDurationMs: env.SCRAPER_LOCK_DURATION_MS,
       stalledIntervalMs: env.SCRAPER_STALLED_INTERVAL_MS,
+    },
+    spend: {
+      monthlyBudgetUsd: {
+        user: env.SCRAPER_MONTHLY_BUDGET_USD,
+        premium: env.PREMIUM_SCRAPER_MONTHLY_BUDGET_USD,
+        admin: null,
+      },
+      pricesUsdPer1000: { ...DEFAULT_PRICES_USD_PER_1000, ...env.SCRAPER_PRICES_USD_PER_1000 },
+      areaMaxRequests: env.SCRAPER_AREA_MAX_REQUESTS,
     },
     metrics: {
       enabled: env.METRICS_ENABLED,

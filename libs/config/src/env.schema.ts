@@ -1,6 +1,15 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 
+/** Every SKU a provider request can be billed as (mirrors `BillingSku` in libs/google-maps). */
+export const BILLING_SKUS = [
+  'places.text_search.essentials',
+  'places.text_search.pro',
+  'places.text_search.enterprise',
+  'places.text_search.enterprise_atmosphere',
+  'python_api.search',
+] as const;
+
 /** Development fallbacks for secrets that have no safe default. Refused when NODE_ENV=production. */
 export const INSECURE_DEFAULTS = {
   JWT_SECRET: 'insecure-dev-jwt-secret-do-not-use-in-production',
@@ -133,6 +142,28 @@ export const envSchema = z.object({
   /** How often workers look for stalled jobs (lock expired, worker gone) to run again. */
   SCRAPER_STALLED_INTERVAL_MS: int(100).default(30_000),
   CRAWLER_CONCURRENCY: int(1, 100).default(4),
+
+  /** Monthly provider spend allowed per role, in USD (admins: unlimited); an admin may set one user's own. */
+  SCRAPER_MONTHLY_BUDGET_USD: z.coerce.number().min(0).default(10),
+  PREMIUM_SCRAPER_MONTHLY_BUDGET_USD: z.coerce.number().min(0).default(100),
+  /**
+   * Price overrides, USD per 1,000 billed requests, as JSON keyed by SKU, e.g.
+   * `{"places.text_search.enterprise": 30, "python_api.search": 0.2}`; unnamed SKUs keep their defaults.
+   */
+  SCRAPER_PRICES_USD_PER_1000: z
+    .string()
+    .transform((value, ctx) => {
+      try {
+        return JSON.parse(value) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'expected a JSON object' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.partialRecord(z.enum(BILLING_SKUS), z.number().min(0)))
+    .optional(),
+  /** Until area coverage estimates its own: the most requests an area search is assumed to make. */
+  SCRAPER_AREA_MAX_REQUESTS: int(1).default(400),
 
   /** Prometheus metrics (prom-client); `false` makes every instrument a no-op and serves nothing. */
   METRICS_ENABLED: z.stringbool().default(true),

@@ -1,3 +1,3 @@
 export * from './app-config.js';
 export * from './app-config.module.js';
-export { envSchema, INSECURE_DEFAULTS } from './env.schema.js';
+export { BILLING_SKUS, envSchema, INSECURE_DEFAULTS } from './env.schema.js';

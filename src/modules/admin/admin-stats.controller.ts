@@ -12,7 +12,8 @@ export class AdminStatsController {
 
   @Get()
   @ApiOperation({
-    summary: 'Users, jobs per status, places stored, cache hit rate over the last 24 h',
+    summary:
+      'Users, jobs per status, places stored, cache hit rate over the last 24 h, provider spend today and this month',
   })
   @ApiOkResponse({ type: AdminStatsDto })
   get(): Promise<AdminStatsDto> {

@@ -2,6 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { CRAWLER_JOB_STATUSES } from '../crawler/entities/crawler-job.entity.js';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { SpendPeriodDto } from '../spend/dto/spend.dto.js';
+import { dayStart, monthStart } from '../spend/spend.money.js';
+import { SpendService } from '../spend/spend.service.js';
 import { STATS_CACHE_WINDOW_HOURS } from './admin.constants.js';
 import type { AdminStatsDto } from './dto/admin.dto.js';
 
@@ -19,21 +22,32 @@ const withTotal = (counts: Record<string, number>) => ({
 
 @Injectable()
 export class AdminStatsService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly spend: SpendService,
+  ) {}
 
   async stats(): Promise<AdminStatsDto> {
     const q = <T>(sql: string, params: unknown[] = []) => this.dataSource.query<T>(sql, params);
-    const [users, scraperJobs, crawlerJobs, [places], [cache]] = await Promise.all([
-      q<Counts>(`SELECT role::text AS key, count(*)::int AS n FROM users GROUP BY role`),
-      q<Counts>(`SELECT status::text AS key, count(*)::int AS n FROM scraper_jobs GROUP BY status`),
-      q<Counts>(`SELECT status::text AS key, count(*)::int AS n FROM crawler_jobs GROUP BY status`),
-      q<Array<{ total: number }>>(`SELECT count(*)::int AS total FROM google_map_places`),
-      q<Array<{ lookups: number; hits: number }>>(
-        `SELECT count(*) FILTER (WHERE NOT refresh)::int AS lookups, count(*) FILTER (WHERE cached)::int AS hits
+    const now = new Date();
+    const [users, scraperJobs, crawlerJobs, [places], [cache], spentToday, spentMonth] =
+      await Promise.all([
+        q<Counts>(`SELECT role::text AS key, count(*)::int AS n FROM users GROUP BY role`),
+        q<Counts>(
+          `SELECT status::text AS key, count(*)::int AS n FROM scraper_jobs GROUP BY status`,
+        ),
+        q<Counts>(
+          `SELECT status::text AS key, count(*)::int AS n FROM crawler_jobs GROUP BY status`,
+        ),
+        q<Array<{ total: number }>>(`SELECT count(*)::int AS total FROM google_map_places`),
+        q<Array<{ lookups: number; hits: number }>>(
+          `SELECT count(*) FILTER (WHERE NOT refresh)::int AS lookups, count(*) FILTER (WHERE cached)::int AS hits
            FROM scraper_jobs WHERE created_at > now() - make_interval(hours => $1)`,
-        [STATS_CACHE_WINDOW_HOURS],
-      ),
-    ]);
+          [STATS_CACHE_WINDOW_HOURS],
+        ),
+        this.spend.summary(dayStart(now)),
+        this.spend.summary(monthStart(now)),
+      ]);
     const byRole = byKey(users, ['user', 'premium', 'admin']);
     const { lookups, hits } = cache;
     return {
@@ -50,6 +64,7 @@ export class AdminStatsService {
         misses: lookups - hits,
         hit_rate: lookups ? Math.round((hits / lookups) * 10_000) / 10_000 : null,
       },
+      spend: { today: SpendPeriodDto.from(spentToday), month: SpendPeriodDto.from(spentMonth) },
     };
   }
 }

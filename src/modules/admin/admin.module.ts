@@ -1,6 +1,7 @@
 import { BullModule } from '@nestjs/bull';
 import { Module } from '@nestjs/common';
 import { QUEUE_NAMES } from '@app/common';
+import { SpendModule } from '../spend/spend.module.js';
 import { AdminQueuesController } from './admin-queues.controller.js';
 import { AdminQueuesService } from './admin-queues.service.js';
 import { AdminStatsController } from './admin-stats.controller.js';
@@ -12,7 +13,10 @@ import { AdminStatsService } from './admin-stats.service.js';
  * whether or not the module that processes a queue is present in the build.
  */
 @Module({
-  imports: [BullModule.registerQueue({ name: QUEUE_NAMES.crawler }, { name: QUEUE_NAMES.scraper })],
+  imports: [
+    BullModule.registerQueue({ name: QUEUE_NAMES.crawler }, { name: QUEUE_NAMES.scraper }),
+    SpendModule,
+  ],
   controllers: [AdminQueuesController, AdminStatsController],
   providers: [AdminQueuesService, AdminStatsService],
 })

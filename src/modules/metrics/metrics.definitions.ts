@@ -147,6 +147,19 @@ export const METRIC_DEFINITIONS = {
     labelNames: ['result'],
   },
 
+  scraperBilledRequests: {
+    type: 'counter',
+    name: 'gm_scraper_billed_requests_total',
+    help: 'Provider requests billed (recorded in the spend ledger), by provider and SKU (the tier its field mask is billed at).',
+    labelNames: ['provider', 'sku'],
+  },
+  scraperSpendUsd: {
+    type: 'counter',
+    name: 'gm_scraper_spend_usd_total',
+    help: 'Estimated provider spend in USD (price table × billed requests), by provider and SKU.',
+    labelNames: ['provider', 'sku'],
+  },
+
   // ——— quotas and auth ———
   quotaRejections: {
     type: 'counter',

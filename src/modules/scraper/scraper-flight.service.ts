@@ -3,6 +3,9 @@ import { createHash, randomUUID } from 'node:crypto';
 import { RedisFanout, RedisService, jobLog } from '@app/common';
 import { AppConfig } from '@app/config';
 import type { Place, PlacesProvider } from '@app/google-maps';
+import { formatUsd } from '../spend/spend.money.js';
+import { SpendService } from '../spend/spend.service.js';
+import { querySearchCost } from './scrape-cost.service.js';
 import { ScraperService } from './scraper.service.js';
 import {
   PLACES_PROVIDER,
@@ -11,6 +14,20 @@ import {
   SCRAPER_FLIGHT_WAIT_SLACK_MS,
   type ScrapeJobData,
 } from './scraper.constants.js';
+
+/**
+ * The job's user cannot pay for the provider call any more (other jobs spent the month's budget
+ * since this one was admitted). Final: a retry would be refused the same way.
+ */
+export class ScrapeBudgetExhaustedError extends Error {
+  constructor(remainingMicros: number | null, renewsAt: Date) {
+    super(
+      `Monthly scraping budget used up by other jobs before this one ran (${formatUsd(remainingMicros ?? 0)} left); ` +
+        `it renews on ${renewsAt.toISOString().slice(0, 10)} at 00:00 UTC`,
+    );
+    this.name = 'ScrapeBudgetExhaustedError';
+  }
+}
 
 /** Where a job's places came from. */
 export type FlightSource = 'cache' | 'provider' | 'shared';
@@ -55,7 +72,9 @@ const RELEASE_LEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then
  * its job within the same time. Each job still stores the places for its own user.
  *
  * Cost per job (hot path of every worker): a cache GET; a lease SET NX. A leader adds a renewal
- * per lease/3, the cache SET and one MULTI; a follower a SUBSCRIBE (shared per process), a
+ * per lease/3, the cache SET and one MULTI, and — because it alone pays — two PostgreSQL
+ * statements around the provider call: the budget reservation and the settlement of what was
+ * billed (SpendService; nothing per page); a follower a SUBSCRIBE (shared per process), a
  * GET+PTTL per lease period waited and a GET of the result. Never add PostgreSQL work here, nor
  * anything per follower on the leader's side.
  */
@@ -69,6 +88,7 @@ export class ScraperFlightService {
     private readonly redis: RedisService,
     private readonly fanout: RedisFanout,
     private readonly config: AppConfig,
+    private readonly spend: SpendService,
   ) {}
 
   get providerName(): PlacesProvider['name'] {
@@ -121,7 +141,15 @@ export class ScraperFlightService {
     }, leaseMs / 3);
     renew.unref();
     let places: Place[] | undefined;
+    // The job that calls the provider pays: it reserves the most the search can bill (the
+    // budget can never be crossed by concurrent jobs), then settles what was actually billed.
+    const spend = this.spend.forJob(data);
     try {
+      const { sku, requests } = querySearchCost(this.provider.name, data.maxResults);
+      if (!(await spend.hold(sku, requests.max))) {
+        const budget = await this.spend.budget(data.userId);
+        throw new ScrapeBudgetExhaustedError(budget.remainingMicros, budget.renewsAt);
+      }
       places = await this.provider.search(
         {
           keyword: data.keyword,
@@ -129,14 +157,24 @@ export class ScraperFlightService {
           kecamatan: data.kecamatan,
           maxResults: data.maxResults,
         },
-        { signal },
+        { signal, meter: spend.meter },
       );
       // Before the lease goes: a job arriving after it must find the cache, not lead a second call.
       await this.scraper.cachePlaces(data.cacheKey, data.maxResults, places);
       return places;
     } finally {
       clearInterval(renew);
-      await this.land(data, key, token, places);
+      await Promise.all([
+        this.land(data, key, token, places),
+        // A failed search is billed too (every page sent): recorded all the same.
+        spend
+          .settle()
+          .catch((error: Error) =>
+            this.logger.error(
+              jobLog(data, `could not record its provider spend: ${error.message}`),
+            ),
+          ),
+      ]);
     }
   }
 

@@ -22,6 +22,7 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiPaymentRequiredResponse,
   ApiProduces,
   ApiTags,
   ApiUnprocessableEntityResponse,
@@ -73,6 +74,11 @@ export class ScraperController {
   @ApiOkResponse({
     schema: { $ref: getSchemaPath(ScrapeJobCachedDto) },
     description: 'Cache hit: done already',
+  })
+  @ApiPaymentRequiredResponse({
+    description:
+      'The monthly provider budget cannot pay for this search (its estimated maximum exceeds what is left); ' +
+      '`message` says what is left and when the budget renews. `POST /api/scraper/estimate` tells beforehand.',
   })
   @ApiUnprocessableEntityResponse({ description: 'Invalid body; `message` lists every bad field' })
   async create(

@@ -5,10 +5,17 @@ import { AppConfig } from '@app/config';
 import { createPlacesProvider } from '@app/google-maps';
 import { Metrics } from '../metrics/metrics.service.js';
 import { PlacesModule } from '../places/places.module.js';
+import { SpendModule } from '../spend/spend.module.js';
 import { ScraperJob } from './entities/scraper-job.entity.js';
 import { ScraperEventsService } from './scraper-events.service.js';
 import { ScraperFlightService } from './scraper-flight.service.js';
 import { ScraperJobAccessGuard } from './scraper-job-access.guard.js';
+import {
+  AREA_ESTIMATOR,
+  ConservativeAreaEstimator,
+  ScrapeCostService,
+} from './scrape-cost.service.js';
+import { ScraperEstimateController } from './scraper-estimate.controller.js';
 import { ScraperController } from './scraper.controller.js';
 import { SCRAPER_MAX_STALLED_COUNT, SCRAPER_QUEUE, PLACES_PROVIDER } from './scraper.constants.js';
 import { ScraperProcessor } from './scraper.processor.js';
@@ -26,6 +33,7 @@ export class ScraperModule {
       module: ScraperModule,
       imports: [
         PlacesModule,
+        SpendModule,
         TypeOrmModule.forFeature([ScraperJob]),
         BullModule.registerQueueAsync({
           name: SCRAPER_QUEUE,
@@ -41,9 +49,12 @@ export class ScraperModule {
           }),
         }),
       ],
-      controllers: [ScraperController],
+      controllers: [ScraperController, ScraperEstimateController],
       providers: [
         ScraperService,
+        ScrapeCostService,
+        // Area coverage replaces this with its own estimator (cached cells, density).
+        { provide: AREA_ESTIMATOR, useClass: ConservativeAreaEstimator },
         ScraperEventsService,
         ScraperJobAccessGuard,
         {

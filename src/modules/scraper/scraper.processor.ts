@@ -5,7 +5,7 @@ import { jobLog, startQueueWorker } from '@app/common';
 import { AppConfig } from '@app/config';
 import { ProviderError } from '@app/google-maps';
 import type { ScrapeResult } from './entities/scraper-job.entity.js';
-import { ScraperFlightService } from './scraper-flight.service.js';
+import { ScrapeBudgetExhaustedError, ScraperFlightService } from './scraper-flight.service.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { ScraperService } from './scraper.service.js';
 import {
@@ -101,8 +101,12 @@ export class ScraperProcessor implements OnApplicationBootstrap {
       );
       return result;
     } catch (error) {
-      // A wrong key or an invalid request will fail the same way every time: no retries.
-      if (error instanceof ProviderError && !error.retryable) void job.discard();
+      // A wrong key, an invalid request or a spent budget will fail the same way every time: no retries.
+      if (
+        (error instanceof ProviderError && !error.retryable) ||
+        error instanceof ScrapeBudgetExhaustedError
+      )
+        void job.discard();
       throw error;
     } finally {
       clearTimeout(timer);

@@ -23,14 +23,16 @@ import { AppConfig } from '@app/config';
 import type { Place } from '@app/google-maps';
 import { Metrics } from '../metrics/metrics.service.js';
 import { PlacesService, type StoreResult } from '../places/places.service.js';
+import { BudgetDto } from '../spend/dto/spend.dto.js';
 import type {
   CreateScrapeJobDto,
   ListScraperJobsQueryDto,
   ScrapeJobAcceptedDto,
   ScrapeJobCachedDto,
 } from './dto/scraper.dto.js';
-import { ScraperJobDto } from './dto/scraper.dto.js';
+import { JobCostDto, ScrapeEstimateDto, ScraperJobDto } from './dto/scraper.dto.js';
 import { ScraperJob, type ScrapeResult } from './entities/scraper-job.entity.js';
+import { ScrapeCostService } from './scrape-cost.service.js';
 import { ScraperEventsService, type ScrapeJobSnapshot } from './scraper-events.service.js';
 import { scraperCacheKey } from './scraper.cache-key.js';
 import {
@@ -74,6 +76,7 @@ export class ScraperService {
     private readonly jobEvents: ScraperEventsService,
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
+    private readonly costs: ScrapeCostService,
   ) {}
 
   /**
@@ -100,6 +103,8 @@ export class ScraperService {
       this.metrics.m.scraperCache.inc({ result: hit ? 'hit' : 'miss' });
       if (hit) return this.completeFromCache(user, query, hit);
     }
+    // 402 before anything is stored or queued when the month's budget cannot pay for it.
+    await this.costs.admit(user.id, dto);
 
     const priority = SCRAPER_PRIORITY[user.role];
     const job = await this.jobs.save(
@@ -140,6 +145,23 @@ export class ScraperService {
       jobLog({ jobId: job.id, userId: user.id }, `queued (cache miss), priority ${priority}`),
     );
     return { job_id: job.id, status: 'queued' };
+  }
+
+  /** What `create` with this body would cost the caller, and whether the cache would answer it. */
+  async estimate(user: AuthUser, dto: CreateScrapeJobDto): Promise<ScrapeEstimateDto> {
+    const kecamatan = dto.kecamatan?.trim() || null;
+    const cached =
+      dto.coverage !== 'area' &&
+      !dto.refresh &&
+      (await this.cachedPlaces(
+        scraperCacheKey(dto.keyword, dto.location, kecamatan),
+        dto.max_results,
+      )) !== undefined;
+    const [estimate, budget] = await Promise.all([
+      this.costs.estimate(dto, cached),
+      this.costs.budget(user.id),
+    ]);
+    return ScrapeEstimateDto.from(estimate, BudgetDto.from(budget));
   }
 
   async findOne(user: AuthUser, id: string): Promise<ScraperJob> {
@@ -319,6 +341,12 @@ export class ScraperService {
       SCRAPER_PRIORITY[user.role],
       JSON.stringify(result),
     ]);
-    return { job_id: id, status: 'completed', cached: true, result };
+    return {
+      job_id: id,
+      status: 'completed',
+      cached: true,
+      result,
+      cost: JobCostDto.from(0, 0),
+    };
   }
 }

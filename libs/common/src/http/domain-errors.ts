@@ -32,3 +32,13 @@ export class QuotaExceededError extends HttpException {
     );
   }
 }
+
+/** The caller's monthly provider budget cannot pay for the request (402); the message says what is left and when it renews. */
+export class BudgetExceededError extends HttpException {
+  constructor(message: string) {
+    super(
+      { statusCode: HttpStatus.PAYMENT_REQUIRED, error: 'Payment Required', message },
+      HttpStatus.PAYMENT_REQUIRED,
+    );
+  }
+}

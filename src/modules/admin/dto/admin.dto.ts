@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { QUEUE_NAMES, type QueueName } from '@app/common';
+import { SpendStatsDto } from '../../spend/dto/spend.dto.js';
 
 const NAMES = Object.values(QUEUE_NAMES);
 
@@ -84,4 +85,7 @@ export class AdminStatsDto {
     misses: number;
     hit_rate: number | null;
   };
+  /** Estimated provider spend (the ledger of billed requests) for today and this month (UTC), per provider and per user. */
+  @ApiProperty({ type: SpendStatsDto })
+  spend!: SpendStatsDto;
 }

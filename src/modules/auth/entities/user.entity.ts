@@ -29,6 +29,19 @@ export class User {
   @Column({ type: 'enum', enum: USER_ROLES, enumName: 'user_role', default: 'user' })
   role!: UserRole;
 
+  /** The user's own monthly provider budget (USD); null: the role's default. */
+  @Column({
+    type: 'numeric',
+    precision: 12,
+    scale: 2,
+    nullable: true,
+    transformer: {
+      to: (value: number | null | undefined) => value,
+      from: (value: string | null) => (value === null ? null : Number(value)),
+    },
+  })
+  monthlyBudgetUsd!: number | null;
+
   @CreateDateColumn({ type: 'timestamptz' })
   createdAt!: Date;
 

@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { USER_ROLES } from '../../auth/entities/user.entity.js';
+import { BudgetDto } from '../../spend/dto/spend.dto.js';
 import type { QuotaState } from '../quota.service.js';
 
 export class QuotaBucketDto {
@@ -27,4 +28,6 @@ export class QuotaBucketDto {
 export class QuotaStatusDto {
   @ApiProperty({ enum: USER_ROLES }) role!: string;
   @ApiProperty({ type: [QuotaBucketDto] }) buckets!: QuotaBucketDto[];
+  /** The caller's monthly provider budget: limit, spent, remaining, renewal. */
+  @ApiProperty({ type: BudgetDto }) spend!: BudgetDto;
 }

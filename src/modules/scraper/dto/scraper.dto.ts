@@ -5,6 +5,7 @@ import {
   IsIn,
   IsInt,
   IsNotEmpty,
+  IsObject,
   IsOptional,
   IsString,
   Max,
@@ -12,7 +13,11 @@ import {
   Min,
 } from 'class-validator';
 import { IsSafeText, PageQueryDto } from '@app/common';
+import { BILLING_SKUS } from '@app/config';
 import { MAX_RESULTS_LIMIT } from '@app/google-maps';
+import { BudgetDto } from '../../spend/dto/spend.dto.js';
+import { toUsd } from '../../spend/spend.money.js';
+import type { ScrapeEstimate } from '../scrape-cost.service.js';
 import {
   SCRAPER_JOB_STATUSES,
   type ScraperJob,
@@ -63,6 +68,83 @@ export class CreateScrapeJobDto {
   @IsOptional()
   @IsBoolean()
   refresh: boolean = false;
+
+  /** `query` (default): what one Text Search returns (≤ 60); `area`: every place in the area, by a grid of searches. */
+  @ApiProperty({ required: false, enum: ['query', 'area'], default: 'query' })
+  @IsOptional()
+  @IsIn(['query', 'area'])
+  coverage: 'query' | 'area' = 'query';
+
+  /** Area coverage: the area as south-west / north-east corners, instead of the kecamatan's viewport. */
+  @ApiProperty({
+    required: false,
+    type: Object,
+    example: { south_west: { lat: -6.25, lng: 106.79 }, north_east: { lat: -6.22, lng: 106.82 } },
+  })
+  @IsOptional()
+  @IsObject()
+  bounds?: Record<string, unknown>;
+
+  /** Area coverage: the area as a GeoJSON Polygon; places outside it are dropped. */
+  @ApiProperty({ required: false, type: Object, example: { type: 'Polygon', coordinates: [] } })
+  @IsOptional()
+  @IsObject()
+  polygon?: Record<string, unknown>;
+}
+
+/** What a job's provider requests cost (estimated from the price table). */
+export class JobCostDto {
+  /** Billed provider requests: 0 when answered from the cache or by another job's identical search. */
+  @ApiProperty({ example: 3 }) requests!: number;
+  @ApiProperty({ example: 0.105 }) estimated_usd!: number;
+
+  static from(requests: number, micros: number | string): JobCostDto {
+    return { requests, estimated_usd: toUsd(Number(micros)) };
+  }
+}
+
+export class RequestRangeDto {
+  @ApiProperty() min!: number;
+  @ApiProperty() max!: number;
+}
+
+export class UsdRangeDto {
+  @ApiProperty({ example: 0.035 }) min!: number;
+  @ApiProperty({ example: 0.105 }) max!: number;
+}
+
+/** What a scrape would cost before it runs. */
+export class ScrapeEstimateDto {
+  @ApiProperty({ enum: ['query', 'area'] }) coverage!: 'query' | 'area';
+  @ApiProperty({ enum: ['google-places', 'python-api'] }) provider!: string;
+  /** What each request is billed as (Text Search at the tier of the scraper's field mask). */
+  @ApiProperty({ enum: BILLING_SKUS }) sku!: string;
+  /** Answered from the cache: no provider request at all. */
+  @ApiProperty() from_cache!: boolean;
+  /** Area coverage: cells of the area already cached (free); null for query coverage. */
+  @ApiProperty({ type: Number, nullable: true }) cached_cells!: number | null;
+  /** Billed requests expected: a query search 1 to ceil(max_results / 20) pages (fewer when the query has fewer places). */
+  @ApiProperty({ type: RequestRangeDto }) requests!: RequestRangeDto;
+  @ApiProperty({ type: UsdRangeDto }) estimated_usd!: UsdRangeDto;
+  /** The caller's month. */
+  @ApiProperty({ type: BudgetDto }) budget!: BudgetDto;
+  /** False: `POST /api/scraper/jobs` with this body would answer 402 (the maximum exceeds what is left). */
+  @ApiProperty() affordable!: boolean;
+
+  static from(estimate: ScrapeEstimate, budget: BudgetDto): ScrapeEstimateDto {
+    const max = toUsd(estimate.usdMicros.max);
+    return {
+      coverage: estimate.coverage,
+      provider: estimate.provider,
+      sku: estimate.sku,
+      from_cache: estimate.fromCache,
+      cached_cells: estimate.cachedCells,
+      requests: estimate.requests,
+      estimated_usd: { min: toUsd(estimate.usdMicros.min), max },
+      budget,
+      affordable: budget.remaining_usd === null || max <= budget.remaining_usd,
+    };
+  }
 }
 
 export class ScrapeResultDto {
@@ -84,6 +166,8 @@ export class ScrapeJobCachedDto {
   @ApiProperty({ enum: ['completed'] }) status!: 'completed';
   @ApiProperty({ enum: [true] }) cached!: true;
   @ApiProperty({ type: ScrapeResultDto }) result!: ScrapeResultDto;
+  /** Always 0 requests, $0: the cache answered. */
+  @ApiProperty({ type: JobCostDto }) cost!: JobCostDto;
 }
 
 export class ScraperJobDto {
@@ -105,6 +189,8 @@ export class ScraperJobDto {
   @ApiProperty({ format: 'date-time' }) created_at!: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) started_at!: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) finished_at!: string | null;
+  /** The provider requests this job paid for, over all its attempts. */
+  @ApiProperty({ type: JobCostDto }) cost!: JobCostDto;
 
   static from(job: ScraperJob): ScraperJobDto {
     return {
@@ -122,6 +208,7 @@ export class ScraperJobDto {
       created_at: job.createdAt.toISOString(),
       started_at: job.startedAt?.toISOString() ?? null,
       finished_at: job.finishedAt?.toISOString() ?? null,
+      cost: JobCostDto.from(job.costRequests, job.costUsdMicros),
     };
   }
 }

@@ -83,6 +83,14 @@ export class ScraperJob {
   @Column({ type: 'text', nullable: true })
   error!: string | null;
 
+  /** Billed provider requests this job made (0 from the cache or another job's call). */
+  @Column({ type: 'integer', default: 0 })
+  costRequests!: number;
+
+  /** Their estimated price, micro-dollars (bigint: node-postgres returns it as a string). */
+  @Column({ type: 'bigint', default: 0 })
+  costUsdMicros!: string;
+
   @CreateDateColumn({ type: 'timestamptz' })
   createdAt!: Date;
 

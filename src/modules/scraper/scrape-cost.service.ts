@@ -1,0 +1,141 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AppConfig } from '@app/config';
+import {
+  type BillingSku,
+  GOOGLE_PLACES_FIELD_MASK,
+  MAX_RESULTS_LIMIT,
+  type ProviderName,
+  textSearchSku,
+} from '@app/google-maps';
+import { type BudgetState, SpendService } from '../spend/spend.service.js';
+import type { CreateScrapeJobDto } from './dto/scraper.dto.js';
+
+/** A range of billed requests: exact when min = max, wider where the area's density is unknown. */
+export interface RequestRange {
+  min: number;
+  max: number;
+}
+
+/** What area coverage expects to pay for an area, before it runs. */
+export interface AreaEstimate {
+  requests: RequestRange;
+  /** Cells of the fixed tiling already cached (free). */
+  cached_cells: number;
+  /** Every cell cached: the job would cost nothing. */
+  from_cache: boolean;
+}
+
+/** Estimates an area search (coverage "area"); area coverage provides the real one. */
+export interface AreaEstimator {
+  estimateArea(query: CreateScrapeJobDto): Promise<AreaEstimate>;
+}
+
+/** DI token of the AreaEstimator used by the estimate endpoint and the budget check. */
+export const AREA_ESTIMATOR = Symbol('AREA_ESTIMATOR');
+
+/** Text Search pages are 20 places. */
+const PAGE_SIZE = 20;
+
+/** What one Text Search page of the scraper's field mask is billed as. */
+export const TEXT_SEARCH_SKU: BillingSku = textSearchSku(GOOGLE_PLACES_FIELD_MASK);
+
+/**
+ * The SKU and request count of a query search (coverage "query") on `provider`: Google bills
+ * each page of 20 (1–3 pages, fewer when the query has fewer places); the Python scraper
+ * bills one search.
+ */
+export function querySearchCost(
+  provider: ProviderName,
+  maxResults: number,
+): { sku: BillingSku; requests: RequestRange } {
+  if (provider === 'python-api') return { sku: 'python_api.search', requests: { min: 1, max: 1 } };
+  const pages = Math.ceil(Math.min(Math.max(maxResults, 1), MAX_RESULTS_LIMIT) / PAGE_SIZE);
+  return { sku: TEXT_SEARCH_SKU, requests: { min: 1, max: pages } };
+}
+
+/**
+ * Until area coverage brings its own estimator: an area may take up to the configured request
+ * budget (SCRAPER_AREA_MAX_REQUESTS), none of it known to be cached. Conservative on purpose —
+ * the budget check refuses what it cannot be sure to afford.
+ */
+@Injectable()
+export class ConservativeAreaEstimator implements AreaEstimator {
+  constructor(private readonly config: AppConfig) {}
+
+  estimateArea(): Promise<AreaEstimate> {
+    return Promise.resolve({
+      requests: { min: 1, max: this.config.spend.areaMaxRequests },
+      cached_cells: 0,
+      from_cache: false,
+    });
+  }
+}
+
+export interface ScrapeEstimate {
+  coverage: 'query' | 'area';
+  provider: ProviderName;
+  sku: BillingSku;
+  fromCache: boolean;
+  cachedCells: number | null;
+  requests: RequestRange;
+  usdMicros: RequestRange;
+}
+
+/**
+ * What a scrape would cost, and whether its user can pay for it. The price of each request
+ * comes from the price table (SpendService); the request count from the query's pages or the
+ * area estimator.
+ */
+@Injectable()
+export class ScrapeCostService {
+  constructor(
+    private readonly spend: SpendService,
+    private readonly config: AppConfig,
+    @Inject(AREA_ESTIMATOR) private readonly areas: AreaEstimator,
+  ) {}
+
+  /** `cached`: the query's result is in the cache (query coverage; area coverage asks the estimator). */
+  async estimate(dto: CreateScrapeJobDto, cached: boolean): Promise<ScrapeEstimate> {
+    const provider = this.config.scraper.provider;
+    if (dto.coverage === 'area') {
+      const area = await this.areas.estimateArea(dto);
+      return this.priced('area', provider, TEXT_SEARCH_SKU, area.requests, {
+        fromCache: area.from_cache,
+        cachedCells: area.cached_cells,
+      });
+    }
+    const { sku, requests } = querySearchCost(provider, dto.max_results);
+    return this.priced('query', provider, sku, cached ? { min: 0, max: 0 } : requests, {
+      fromCache: cached,
+      cachedCells: null,
+    });
+  }
+
+  /** 402 before anything is queued when the estimate's maximum exceeds what is left this month. */
+  async admit(userId: string, dto: CreateScrapeJobDto): Promise<void> {
+    const estimate = await this.estimate(dto, false);
+    await this.spend.assertAffordable(userId, estimate.usdMicros.max);
+  }
+
+  budget(userId: string): Promise<BudgetState> {
+    return this.spend.budget(userId);
+  }
+
+  private priced(
+    coverage: ScrapeEstimate['coverage'],
+    provider: ProviderName,
+    sku: BillingSku,
+    requests: RequestRange,
+    cache: { fromCache: boolean; cachedCells: number | null },
+  ): ScrapeEstimate {
+    const price = this.spend.priceMicros(sku);
+    return {
+      coverage,
+      provider,
+      sku,
+      ...cache,
+      requests,
+      usdMicros: { min: requests.min * price, max: requests.max * price },
+    };
+  }
+}
