@@ -2,15 +2,18 @@ import { BullModule } from '@nestjs/bull';
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '@app/config';
-import { createPlacesProvider } from '@app/google-maps';
-import { Metrics } from '../metrics/metrics.service.js';
 import { PlacesModule } from '../places/places.module.js';
 import { ScraperJob } from './entities/scraper-job.entity.js';
+import { ScraperBatch } from './entities/scraper-batch.entity.js';
+import { ScraperBatchAccessGuard } from './scraper-batch-access.guard.js';
+import { ScraperBatchController } from './scraper-batch.controller.js';
+import { ScraperBatchService } from './scraper-batch.service.js';
 import { ScraperEventsService } from './scraper-events.service.js';
+import { ScraperProviders } from './scraper-providers.service.js';
 import { ScraperFlightService } from './scraper-flight.service.js';
 import { ScraperJobAccessGuard } from './scraper-job-access.guard.js';
 import { ScraperController } from './scraper.controller.js';
-import { SCRAPER_MAX_STALLED_COUNT, SCRAPER_QUEUE, PLACES_PROVIDER } from './scraper.constants.js';
+import { SCRAPER_MAX_STALLED_COUNT, SCRAPER_QUEUE } from './scraper.constants.js';
 import { ScraperProcessor } from './scraper.processor.js';
 import { ScraperService } from './scraper.service.js';
 
@@ -26,7 +29,7 @@ export class ScraperModule {
       module: ScraperModule,
       imports: [
         PlacesModule,
-        TypeOrmModule.forFeature([ScraperJob]),
+        TypeOrmModule.forFeature([ScraperJob, ScraperBatch]),
         BullModule.registerQueueAsync({
           name: SCRAPER_QUEUE,
           inject: [AppConfig],
@@ -41,17 +44,14 @@ export class ScraperModule {
           }),
         }),
       ],
-      controllers: [ScraperController],
+      controllers: [ScraperController, ScraperBatchController],
       providers: [
         ScraperService,
         ScraperEventsService,
         ScraperJobAccessGuard,
-        {
-          provide: PLACES_PROVIDER,
-          inject: [AppConfig, Metrics],
-          useFactory: (config: AppConfig, metrics: Metrics) =>
-            metrics.instrumentProvider(createPlacesProvider(config.scraper)),
-        },
+        ScraperProviders,
+        ScraperBatchService,
+        ScraperBatchAccessGuard,
         ...(workers ? [ScraperFlightService, ScraperProcessor] : []),
       ],
       exports: [ScraperService],

@@ -19,7 +19,7 @@ import {
   QUEUE_EVENTS,
   type QueueJobsRetriedEvent,
 } from '@app/common';
-import { AppConfig } from '@app/config';
+import { AppConfig, type ProviderName } from '@app/config';
 import type { Place } from '@app/google-maps';
 import { Metrics } from '../metrics/metrics.service.js';
 import { PlacesService, type StoreResult } from '../places/places.service.js';
@@ -32,7 +32,7 @@ import type {
 import { ScraperJobDto } from './dto/scraper.dto.js';
 import { ScraperJob, type ScrapeResult } from './entities/scraper-job.entity.js';
 import { ScraperEventsService, type ScrapeJobSnapshot } from './scraper-events.service.js';
-import { scraperCacheKey } from './scraper.cache-key.js';
+import { ScraperProviders } from './scraper-providers.service.js';
 import {
   SCRAPE_JOB,
   SCRAPE_PROGRESS,
@@ -58,8 +58,12 @@ const SNAPSHOT_COLUMNS = 'id AS job_id, status, progress, attempts_made, error, 
 /** The row of a job answered from the cache: completed as it is created. */
 const INSERT_CACHED_JOB = new PreparedStatement(`
   INSERT INTO scraper_jobs (id, user_id, keyword, location, kecamatan, max_results, cache_key, status, priority,
-                            progress, attempts_made, cached, refresh, result, started_at, finished_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, 'completed', $8, 100, 0, true, false, $9::jsonb, now(), now())`);
+                            progress, attempts_made, cached, refresh, result, started_at, finished_at,
+                            batch_id, provider)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, 'completed', $8, 100, 0, true, false, $9::jsonb, now(), now(), $10, $11)`);
+
+/** One job's question: the body of a single-area request (a batch asks one per area). */
+export type ScrapeRequest = Omit<CreateScrapeJobDto, 'kecamatan'> & { kecamatan?: string };
 
 @Injectable()
 export class ScraperService {
@@ -74,19 +78,23 @@ export class ScraperService {
     private readonly jobEvents: ScraperEventsService,
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
+    private readonly providers: ScraperProviders,
   ) {}
 
   /**
    * A cache hit answers at once (no provider call, no queue job) and still stores the
    * places for this user and records a completed job row. A miss records a queued row
-   * and enqueues it; the answer never waits for the scrape.
+   * and enqueues it; the answer never waits for the scrape. The job goes to the provider
+   * routed to for the user's role, and the cache looked at is that provider's.
    */
   async create(
     user: AuthUser,
-    dto: CreateScrapeJobDto,
+    dto: ScrapeRequest,
+    batchId: string | null = null,
   ): Promise<ScrapeJobAcceptedDto | ScrapeJobCachedDto> {
     const kecamatan = dto.kecamatan?.trim() || null;
-    const cacheKey = scraperCacheKey(dto.keyword, dto.location, kecamatan);
+    const provider = this.providers.primaryFor(user.role);
+    const cacheKey = this.providers.cacheKey(dto.keyword, dto.location, kecamatan, provider);
     const query = {
       keyword: dto.keyword,
       location: dto.location,
@@ -98,7 +106,7 @@ export class ScraperService {
     if (!dto.refresh) {
       const hit = await this.cachedPlaces(cacheKey, dto.max_results);
       this.metrics.m.scraperCache.inc({ result: hit ? 'hit' : 'miss' });
-      if (hit) return this.completeFromCache(user, query, hit);
+      if (hit) return this.completeFromCache(user, query, hit, batchId, provider);
     }
 
     const priority = SCRAPER_PRIORITY[user.role];
@@ -109,12 +117,13 @@ export class ScraperService {
         status: 'queued',
         priority,
         refresh: dto.refresh,
+        batchId,
       }),
     );
     try {
       await this.queue.add(
         SCRAPE_JOB,
-        { jobId: job.id, userId: user.id, ...query, refresh: dto.refresh },
+        { jobId: job.id, userId: user.id, ...query, refresh: dto.refresh, provider },
         {
           jobId: job.id,
           priority,
@@ -198,12 +207,16 @@ export class ScraperService {
   }
 
   /** Only a job still processing completes: an attempt that already timed out must not overwrite the outcome. */
-  async markCompleted(jobId: string, result: ScrapeResult): Promise<boolean> {
+  async markCompleted(
+    jobId: string,
+    result: ScrapeResult,
+    provider: ProviderName | null = null,
+  ): Promise<boolean> {
     return this.transition(
       `UPDATE scraper_jobs SET status = 'completed', progress = ${SCRAPE_PROGRESS.done}, result = $2::jsonb,
-              error = NULL, finished_at = now(), updated_at = now()
+              error = NULL, provider = coalesce($3, provider), finished_at = now(), updated_at = now()
         WHERE id = $1 AND status = 'processing' RETURNING ${SNAPSHOT_COLUMNS}`,
-      [jobId, JSON.stringify(result)],
+      [jobId, JSON.stringify(result), provider],
     );
   }
 
@@ -287,6 +300,8 @@ export class ScraperService {
       cacheKey: string;
     },
     hit: CachedScrape,
+    batchId: string | null,
+    provider: ProviderName,
   ): Promise<ScrapeJobCachedDto> {
     const id = randomUUID();
     const result = await this.places.storeBatch(
@@ -318,6 +333,8 @@ export class ScraperService {
       query.cacheKey,
       SCRAPER_PRIORITY[user.role],
       JSON.stringify(result),
+      batchId,
+      provider,
     ]);
     return { job_id: id, status: 'completed', cached: true, result };
   }
