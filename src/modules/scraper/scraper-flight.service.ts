@@ -89,8 +89,14 @@ export class ScraperFlightService {
   /** The places for a job's query, from its provider or else the fallback. */
   async search(data: ScrapeJobData, signal: AbortSignal): Promise<FlightOutcome> {
     const primary = this.providers.get(data.provider);
+    // The carried key is the routed provider's; a job routed to a provider no longer configured
+    // runs on SCRAPER_PROVIDER, under that one's key.
+    const cacheKey =
+      primary.name === (data.provider ?? primary.name)
+        ? data.cacheKey
+        : this.providers.cacheKey(data.keyword, data.location, data.kecamatan, primary.name);
     try {
-      return await this.searchWith(primary, data.cacheKey, data, signal);
+      return await this.searchWith(primary, cacheKey, data, signal);
     } catch (error) {
       const fallback = this.providers.fallbackFor(primary.name);
       // The job's own timeout or shutdown is not the provider's fault: no fallback then.
