@@ -17,6 +17,16 @@ export class FakeGooglePlaces {
   apiKey = 'fake-google-key';
   /** How many places exist for any query (Google stops at 60). */
   totalResults = 45;
+  /** Every search answers `failure` (until reset), as Google does once the project's quota is used up. */
+  failAlways = false;
+  /** The error `failAlways` answers: 429 RESOURCE_EXHAUSTED by default, or e.g. 503 UNAVAILABLE. */
+  failure = {
+    code: 429,
+    status: 'RESOURCE_EXHAUSTED',
+    message:
+      "Quota exceeded for quota metric 'Text Search requests' and limit 'Text Search requests per minute' of service 'places.googleapis.com'.",
+    reason: 'RATE_LIMIT_EXCEEDED',
+  };
   private server?: Server;
   url = '';
 
@@ -74,6 +84,10 @@ export class FakeGooglePlaces {
         'API key not valid. Please pass a valid API key.',
         'API_KEY_INVALID',
       );
+    }
+    if (this.failAlways) {
+      const { code, status, message, reason } = this.failure;
+      return error(code, status, message, reason);
     }
     if (!fieldMask) {
       return error(

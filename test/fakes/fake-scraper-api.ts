@@ -42,6 +42,8 @@ export class FakeScraperApi {
   /** Every /scrape call answers 500 (until reset). */
   failAlways = false;
   latencyMs = 0;
+  /** Every /scrape call for these kecamatan answers 500 (one area of a batch failing). */
+  readonly failKecamatan = new Set<string>();
   /** Each /scrape call answers 503 with this probability (0–1), like a scraper hitting a captcha. */
   failureRate = 0;
   /** Called with every /scrape answer. */
@@ -88,6 +90,7 @@ export class FakeScraperApi {
     this.failureRate = 0;
     this.placesPerQuery = 20;
     this.namesByKeyword.clear();
+    this.failKecamatan.clear();
   }
 
   callsFor(keyword: string): FakeScrapeRequest[] {
@@ -163,7 +166,8 @@ export class FakeScraperApi {
     if (typeof body.keyword !== 'string' || typeof body.location !== 'string') {
       return answer(422, { success: false, error: 'keyword and location are required' });
     }
-    if (this.failAlways) return answer(500, { success: false, error: 'Scraper crashed' });
+    if (this.failAlways || (call.kecamatan !== null && this.failKecamatan.has(call.kecamatan)))
+      return answer(500, { success: false, error: 'Scraper crashed' });
     if (this.failNext > 0) {
       this.failNext--;
       return answer(503, { success: false, error: 'Scraper busy, try again' });

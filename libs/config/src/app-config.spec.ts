@@ -68,6 +68,28 @@ describe('loadAppConfig', () => {
     expect(problemsOf({ ADMIN_EMAIL: 'admin@example.com' }).join()).toMatch(/ADMIN_PASSWORD/);
   });
 
+  it('routes each role to its provider, SCRAPER_PROVIDER by default, and needs the Google key for any Google route', () => {
+    const { config } = loadAppConfig({
+      SCRAPER_PROVIDER_PREMIUM: 'google-places',
+      SCRAPER_PROVIDER_FALLBACK: 'google-places',
+      GOOGLE_MAPS_API_KEY: 'k',
+    });
+    expect(config.scraper.providerByRole).toEqual({
+      user: 'python-api',
+      premium: 'google-places',
+      admin: 'python-api',
+    });
+    expect(config.scraper.fallbackProvider).toBe('google-places');
+    expect(loadAppConfig({}).config.scraper.fallbackProvider).toBeNull();
+    expect(problemsOf({ SCRAPER_PROVIDER_ADMIN: 'google-places' }).join()).toMatch(
+      /GOOGLE_MAPS_API_KEY: required when SCRAPER_PROVIDER_ADMIN=google-places/,
+    );
+    expect(problemsOf({ SCRAPER_PROVIDER_FALLBACK: 'google-places' }).join()).toMatch(
+      /SCRAPER_PROVIDER_FALLBACK=google-places/,
+    );
+    expect(problemsOf({ SCRAPER_PROVIDER_USER: 'bing' }).join()).toMatch(/SCRAPER_PROVIDER_USER/);
+  });
+
   it('refuses a session that would end before its access token', () => {
     expect(problemsOf({ JWT_EXPIRES_IN: '1h', REFRESH_TOKEN_TTL: '30m' }).join()).toMatch(
       /^REFRESH_TOKEN_TTL: must be longer than JWT_EXPIRES_IN/,

@@ -17,6 +17,7 @@ export const DEFAULT_PRICES_USD_PER_1000: Readonly<Record<PricedSku, number>> = 
   'places.text_search.enterprise_atmosphere': 40,
   'python_api.search': 0,
 };
+export type ProviderName = 'python-api' | 'google-places';
 
 /**
  * The typed configuration, parsed once at start-up. Also the DI token:
@@ -68,7 +69,12 @@ export abstract class AppConfig {
     timeoutMs: number;
   };
   declare readonly scraper: {
-    provider: 'python-api' | 'google-places';
+    /** SCRAPER_PROVIDER: the default of every role, and the provider whose cache keys carry no provider suffix. */
+    provider: ProviderName;
+    /** Which provider serves each role's jobs (SCRAPER_PROVIDER_<ROLE>, default `provider`). */
+    providerByRole: Record<UserRole, ProviderName>;
+    /** Serves a job whose own provider is unavailable; null: none. */
+    fallbackProvider: ProviderName | null;
     pythonApiUrl: string;
     pythonApiKey?: string;
     googleApiKey?: string;
@@ -150,8 +156,23 @@ export function loadAppConfig(
       problems.push('RUNPOD_ENDPOINT_ID: required when RUNPOD_MODE=serverless');
     if (!env.RUNPOD_API_KEY) problems.push('RUNPOD_API_KEY: required when RUNPOD_MODE=serverless');
   }
-  if (env.SCRAPER_PROVIDER === 'google-places' && !env.GOOGLE_MAPS_API_KEY) {
-    problems.push('GOOGLE_MAPS_API_KEY: required when SCRAPER_PROVIDER=google-places');
+  const providerByRole: Record<UserRole, ProviderName> = {
+    user: env.SCRAPER_PROVIDER_USER ?? env.SCRAPER_PROVIDER,
+    premium: env.SCRAPER_PROVIDER_PREMIUM ?? env.SCRAPER_PROVIDER,
+    admin: env.SCRAPER_PROVIDER_ADMIN ?? env.SCRAPER_PROVIDER,
+  };
+  // Every provider a job may reach must be constructible at start-up, not at its first job.
+  const googleUsers = [
+    ['SCRAPER_PROVIDER', env.SCRAPER_PROVIDER],
+    ['SCRAPER_PROVIDER_USER', env.SCRAPER_PROVIDER_USER],
+    ['SCRAPER_PROVIDER_PREMIUM', env.SCRAPER_PROVIDER_PREMIUM],
+    ['SCRAPER_PROVIDER_ADMIN', env.SCRAPER_PROVIDER_ADMIN],
+    ['SCRAPER_PROVIDER_FALLBACK', env.SCRAPER_PROVIDER_FALLBACK],
+  ].filter(([, value]) => value === 'google-places');
+  if (googleUsers.length && !env.GOOGLE_MAPS_API_KEY) {
+    problems.push(
+      `GOOGLE_MAPS_API_KEY: required when ${googleUsers.map(([name]) => `${name}=google-places`).join(', ')}`,
+    );
   }
   if (env.REFRESH_TOKEN_TTL <= env.JWT_EXPIRES_IN) {
     problems.push('REFRESH_TOKEN_TTL: must be longer than JWT_EXPIRES_IN');
@@ -224,6 +245,8 @@ export function loadAppConfig(
     },
     scraper: {
       provider: env.SCRAPER_PROVIDER,
+      providerByRole,
+      fallbackProvider: env.SCRAPER_PROVIDER_FALLBACK ?? null,
       pythonApiUrl: env.PYTHON_SCRAPER_API_URL.replace(/\/+$/, ''),
       pythonApiKey: env.PYTHON_SCRAPER_API_KEY,
       googleApiKey: env.GOOGLE_MAPS_API_KEY,

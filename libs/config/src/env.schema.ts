@@ -124,6 +124,12 @@ export const envSchema = z.object({
   RUNPOD_TIMEOUT_MS: int(100).default(30_000),
 
   SCRAPER_PROVIDER: z.enum(['python-api', 'google-places']).default('python-api'),
+  /** The provider each role's jobs go to; unset: SCRAPER_PROVIDER. */
+  SCRAPER_PROVIDER_USER: z.enum(['python-api', 'google-places']).optional(),
+  SCRAPER_PROVIDER_PREMIUM: z.enum(['python-api', 'google-places']).optional(),
+  SCRAPER_PROVIDER_ADMIN: z.enum(['python-api', 'google-places']).optional(),
+  /** Serves a job whose provider is unavailable (unreachable, 5xx, 429); unset: no fallback. */
+  SCRAPER_PROVIDER_FALLBACK: z.enum(['python-api', 'google-places']).optional(),
   PYTHON_SCRAPER_API_URL: url().default('http://127.0.0.1:5001'),
   PYTHON_SCRAPER_API_KEY: z.string().optional(),
   GOOGLE_MAPS_API_KEY: z.string().optional(),

@@ -14,6 +14,15 @@ export class ProviderError extends Error {
   }
 }
 
+/**
+ * The provider cannot serve now — unreachable, timed out, 5xx, rate-limited or out of quota
+ * (Google's 429 RESOURCE_EXHAUSTED), a scraper run that failed — so another provider may:
+ * every retryable failure. A rejected key or request is not: the same request would fail anywhere.
+ */
+export function isProviderUnavailable(error: unknown): error is ProviderError {
+  return error instanceof ProviderError && error.retryable;
+}
+
 /** Classifies a failed `fetch` (network error, timeout, abort) as retryable. */
 export function networkError(provider: string, error: unknown, timeoutMs: number): ProviderError {
   const err = error as {

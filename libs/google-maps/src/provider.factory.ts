@@ -11,11 +11,14 @@ export interface ProviderSettings {
   timeoutMs: number;
 }
 
-/** The provider named by SCRAPER_PROVIDER. */
-export function createPlacesProvider(settings: ProviderSettings): PlacesProvider {
-  if (settings.provider === 'google-places') {
+/** The provider named by SCRAPER_PROVIDER, or `name` (provider routing builds each one it routes to). */
+export function createPlacesProvider(
+  settings: ProviderSettings,
+  name: ProviderSettings['provider'] = settings.provider,
+): PlacesProvider {
+  if (name === 'google-places') {
     if (!settings.googleApiKey)
-      throw new Error('GOOGLE_MAPS_API_KEY is required when SCRAPER_PROVIDER=google-places');
+      throw new Error('GOOGLE_MAPS_API_KEY is required to route scrape jobs to google-places');
     return new GooglePlacesClient({
       baseUrl: settings.googlePlacesApiBase,
       apiKey: settings.googleApiKey,

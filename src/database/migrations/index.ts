@@ -4,6 +4,7 @@ import { CreateScraperAndPlaces1763800200000 } from './1763800200000-create-scra
 import { CreateAuthSessions1764000300000 } from './1764000300000-create-auth-sessions.js';
 import { PlacesSearchIndexes1764000500000 } from './1764000500000-places-search-indexes.js';
 import { CreateSpend1764000700000 } from './1764000700000-create-spend.js';
+import { ScraperBatchesAndRouting1764000800000 } from './1764000800000-scraper-batches-and-routing.js';
 
 /** Every migration, in order. A new migration file must be added here. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   CreateAuthSessions1764000300000,
   PlacesSearchIndexes1764000500000,
   CreateSpend1764000700000,
+  ScraperBatchesAndRouting1764000800000,
 ];

@@ -1,7 +1,13 @@
 import { CanActivate, ExecutionContext, Injectable, Logger } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { QUOTA_KEY, QuotaExceededError, type AuthUser } from '@app/common';
+import {
+  QUOTA_KEY,
+  QUOTA_UNITS_KEY,
+  QuotaExceededError,
+  type AuthUser,
+  type QuotaUnits,
+} from '@app/common';
 import type { QuotaBucket } from '@app/config';
 import { Metrics } from '../metrics/metrics.service.js';
 import { QuotaService } from './quota.service.js';
@@ -29,7 +35,14 @@ export class QuotaGuard implements CanActivate {
     const req = http.getRequest<QuotaRequest>();
     const reply = http.getResponse<FastifyReply>();
     if (!req.user) return true; // unauthenticated routes cannot carry a per-user quota
-    const decision = await this.quotas.consume(bucket, req.user.id, req.user.role);
+    const units = this.reflector.get<QuotaUnits | undefined>(QUOTA_UNITS_KEY, context.getHandler());
+    const decision = await this.quotas.consume(
+      bucket,
+      req.user.id,
+      req.user.role,
+      Date.now(),
+      units ? units(req.body) : 1,
+    );
     if (decision.limit === null) return true;
 
     void reply.headers({
@@ -43,8 +56,13 @@ export class QuotaGuard implements CanActivate {
     if (!decision.allowed) {
       this.metrics.m.quotaRejections.inc({ bucket, role: req.user.role });
       const at = decision.resetAt.toISOString().slice(11, 16);
+      const what =
+        decision.units === 1
+          ? `Hourly ${bucket} quota of ${decision.limit} requests used up`
+          : `This request counts ${decision.units} against the hourly ${bucket} quota of ${decision.limit}, ` +
+            `which has ${decision.remaining ?? 0} left; nothing was queued`;
       throw new QuotaExceededError(
-        `Hourly ${bucket} quota of ${decision.limit} requests used up; it resets at ${at} UTC (in ${decision.resetSeconds} seconds)`,
+        `${what}; it resets at ${at} UTC (in ${decision.resetSeconds} seconds)`,
         decision.resetSeconds,
       );
     }
@@ -54,7 +72,7 @@ export class QuotaGuard implements CanActivate {
     reply.raw.once('finish', () => {
       if (reply.raw.statusCode >= 400) {
         this.quotas
-          .refund(decision.key)
+          .refund(decision.key, decision.units)
           .catch((error: Error) => this.logger.warn(`quota refund failed: ${error.message}`));
       }
     });

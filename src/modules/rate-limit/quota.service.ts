@@ -3,20 +3,22 @@ import { RedisService } from '@app/common';
 import { AppConfig, type QuotaBucket, type UserRole } from '@app/config';
 import { QUOTA_BUCKETS, QUOTA_WINDOW_MS } from './rate-limit.constants.js';
 
-// Atomic check-and-count: a request over the limit is not counted, and no two processes
-// can both take the last unit.
+// Atomic check-and-count of ARGV[3] units: a request over the limit is not counted at all
+// (all or nothing), and no two processes can both take the last units.
 const CONSUME = `
-local used = redis.call('INCR', KEYS[1])
-if used == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+local units = tonumber(ARGV[3])
+local used = redis.call('INCRBY', KEYS[1], units)
+if used == units then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 if used > tonumber(ARGV[1]) then
-  redis.call('DECR', KEYS[1])
-  return { 0, used - 1 }
+  redis.call('DECRBY', KEYS[1], units)
+  return { 0, used - units }
 end
 return { 1, used }
 `;
 const REFUND = `
-if tonumber(redis.call('GET', KEYS[1]) or '0') > 0 then return redis.call('DECR', KEYS[1]) end
-return 0
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used <= 0 then return 0 end
+return redis.call('DECRBY', KEYS[1], math.min(used, tonumber(ARGV[1])))
 `;
 
 export interface QuotaState {
@@ -32,6 +34,8 @@ export interface QuotaState {
 
 export interface QuotaDecision extends QuotaState {
   allowed: boolean;
+  /** Units the request asked for (1 unless the route counts more, e.g. one per area of a batch). */
+  units: number;
   /** The Redis key counted, so the interceptor can refund a failed request. */
   key: string;
 }
@@ -52,12 +56,22 @@ export class QuotaService {
     userId: string,
     role: UserRole,
     now = Date.now(),
+    units = 1,
   ): Promise<QuotaDecision> {
     const window = this.window(now);
     const key = this.key(bucket, userId, window.start);
     const limit = this.limitFor(bucket, role);
     if (limit === null) {
-      return { bucket, limit, used: 0, remaining: null, allowed: true, key, ...window.reset };
+      return {
+        bucket,
+        limit,
+        used: 0,
+        remaining: null,
+        allowed: true,
+        units,
+        key,
+        ...window.reset,
+      };
     }
     const [allowed, used] = (await this.redis.client.eval(
       CONSUME,
@@ -65,6 +79,7 @@ export class QuotaService {
       key,
       limit,
       QUOTA_WINDOW_MS + 60_000,
+      units,
     )) as [number, number];
     return {
       bucket,
@@ -72,14 +87,15 @@ export class QuotaService {
       used,
       remaining: Math.max(limit - used, 0),
       allowed: allowed === 1,
+      units,
       key,
       ...window.reset,
     };
   }
 
-  /** Gives back a unit taken by a request that then failed. */
-  async refund(key: string): Promise<void> {
-    await this.redis.client.eval(REFUND, 1, key);
+  /** Gives back the units taken by a request that then failed. */
+  async refund(key: string, units = 1): Promise<void> {
+    await this.redis.client.eval(REFUND, 1, key, units);
   }
 
   async status(userId: string, role: UserRole, now = Date.now()): Promise<QuotaState[]> {

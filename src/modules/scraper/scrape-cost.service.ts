@@ -10,6 +10,9 @@ import {
 import { type BudgetState, SpendService } from '../spend/spend.service.js';
 import type { CreateScrapeJobDto } from './dto/scraper.dto.js';
 
+/** One area's request: a job's body with at most one kecamatan. */
+export type ScrapeAreaRequest = Omit<CreateScrapeJobDto, 'kecamatan'> & { kecamatan?: string };
+
 /** A range of billed requests: exact when min = max, wider where the area's density is unknown. */
 export interface RequestRange {
   min: number;
@@ -27,7 +30,7 @@ export interface AreaEstimate {
 
 /** Estimates an area search (coverage "area"); area coverage provides the real one. */
 export interface AreaEstimator {
-  estimateArea(query: CreateScrapeJobDto): Promise<AreaEstimate>;
+  estimateArea(query: ScrapeAreaRequest): Promise<AreaEstimate>;
 }
 
 /** DI token of the AreaEstimator used by the estimate endpoint and the budget check. */
@@ -94,9 +97,15 @@ export class ScrapeCostService {
     @Inject(AREA_ESTIMATOR) private readonly areas: AreaEstimator,
   ) {}
 
-  /** `cached`: the query's result is in the cache (query coverage; area coverage asks the estimator). */
-  async estimate(dto: CreateScrapeJobDto, cached: boolean): Promise<ScrapeEstimate> {
-    const provider = this.config.scraper.provider;
+  /**
+   * One area's search on `provider` (the one routed to for the caller's role). `cached`: the
+   * query's result is in the cache (query coverage; area coverage asks the estimator).
+   */
+  async estimate(
+    dto: ScrapeAreaRequest,
+    cached: boolean,
+    provider: ProviderName,
+  ): Promise<ScrapeEstimate> {
     if (dto.coverage === 'area') {
       const area = await this.areas.estimateArea(dto);
       return this.priced('area', provider, TEXT_SEARCH_SKU, area.requests, {
@@ -112,8 +121,7 @@ export class ScrapeCostService {
   }
 
   /** 402 before anything is queued when the estimate's maximum exceeds what is left this month. */
-  async admit(userId: string, dto: CreateScrapeJobDto): Promise<void> {
-    const estimate = await this.estimate(dto, false);
+  async admit(userId: string, estimate: ScrapeEstimate): Promise<void> {
     await this.spend.assertAffordable(userId, estimate.usdMicros.max);
   }
 
@@ -138,4 +146,23 @@ export class ScrapeCostService {
       usdMicros: { min: requests.min * price, max: requests.max * price },
     };
   }
+}
+
+/** A batch's areas as one estimate: requests and prices summed, from the cache only if every area is. */
+export function sumEstimates(estimates: ScrapeEstimate[]): ScrapeEstimate {
+  const [first] = estimates;
+  const add = (pick: (estimate: ScrapeEstimate) => RequestRange): RequestRange => ({
+    min: estimates.reduce((sum, estimate) => sum + pick(estimate).min, 0),
+    max: estimates.reduce((sum, estimate) => sum + pick(estimate).max, 0),
+  });
+  const cells = estimates.map((estimate) => estimate.cachedCells);
+  return {
+    ...first,
+    fromCache: estimates.every((estimate) => estimate.fromCache),
+    cachedCells: cells.some((n) => n !== null)
+      ? cells.reduce<number>((sum, n) => sum + (n ?? 0), 0)
+      : null,
+    requests: add((estimate) => estimate.requests),
+    usdMicros: add((estimate) => estimate.usdMicros),
+  };
 }

@@ -1,14 +1,19 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { RedisFanout, RedisService, jobLog } from '@app/common';
-import { AppConfig } from '@app/config';
-import type { Place, PlacesProvider } from '@app/google-maps';
+import { AppConfig, type ProviderName } from '@app/config';
+import {
+  isProviderUnavailable,
+  ProviderError,
+  type Place,
+  type PlacesProvider,
+} from '@app/google-maps';
 import { formatUsd } from '../spend/spend.money.js';
 import { SpendService } from '../spend/spend.service.js';
 import { querySearchCost } from './scrape-cost.service.js';
+import { ScraperProviders } from './scraper-providers.service.js';
 import { ScraperService } from './scraper.service.js';
 import {
-  PLACES_PROVIDER,
   SCRAPER_FLIGHT_KEY,
   SCRAPER_FLIGHT_RESULT_MIN_TTL_MS,
   SCRAPER_FLIGHT_WAIT_SLACK_MS,
@@ -35,6 +40,10 @@ export type FlightSource = 'cache' | 'provider' | 'shared';
 export interface FlightOutcome {
   places: Place[];
   source: FlightSource;
+  /** The provider whose answer it is (the fallback's, when the job's own was unavailable). */
+  provider: ProviderName;
+  /** Set when the job's own provider was unavailable: why, in its words. */
+  fellBackFrom?: { provider: ProviderName; error: string };
 }
 
 /** What a leader leaves for its followers: `<flight key>:result:<token>`. */
@@ -71,6 +80,12 @@ const RELEASE_LEASE = `if redis.call('get', KEYS[1]) == ARGV[1] then
  * runs, so a leader that dies (SIGKILL) stops holding it within that time, as Bull recovers
  * its job within the same time. Each job still stores the places for its own user.
  *
+ * Provider routing: a job searches with the provider routed to for its owner's role, under that
+ * provider's cache key. If that provider is unavailable (unreachable, 5xx, 429 — see
+ * isProviderUnavailable) and a fallback is configured, the same single flight runs again with
+ * the fallback, under the fallback's key; the attempt fails only when both do (then Bull's
+ * backoff retries it, starting with its own provider again).
+ *
  * Cost per job (hot path of every worker): a cache GET; a lease SET NX. A leader adds a renewal
  * per lease/3, the cache SET and one MULTI, and — because it alone pays — two PostgreSQL
  * statements around the provider call: the budget reservation and the settlement of what was
@@ -83,7 +98,7 @@ export class ScraperFlightService {
   private readonly logger = new Logger(ScraperFlightService.name);
 
   constructor(
-    @Inject(PLACES_PROVIDER) private readonly provider: PlacesProvider,
+    private readonly providers: ScraperProviders,
     private readonly scraper: ScraperService,
     private readonly redis: RedisService,
     private readonly fanout: RedisFanout,
@@ -91,44 +106,92 @@ export class ScraperFlightService {
     private readonly spend: SpendService,
   ) {}
 
-  get providerName(): PlacesProvider['name'] {
-    return this.provider.name;
+  /** The places for a job's query, from its provider or else the fallback. */
+  async search(data: ScrapeJobData, signal: AbortSignal): Promise<FlightOutcome> {
+    const primary = this.providers.get(data.provider);
+    // The carried key is the routed provider's; a job routed to a provider no longer configured
+    // runs on SCRAPER_PROVIDER, under that one's key.
+    const cacheKey =
+      primary.name === (data.provider ?? primary.name)
+        ? data.cacheKey
+        : this.providers.cacheKey(data.keyword, data.location, data.kecamatan, primary.name);
+    try {
+      return await this.searchWith(primary, cacheKey, data, signal);
+    } catch (error) {
+      const fallback = this.providers.fallbackFor(primary.name);
+      // The job's own timeout or shutdown is not the provider's fault: no fallback then.
+      if (!fallback || signal.aborted || !isProviderUnavailable(error)) throw error;
+      this.logger.warn(
+        jobLog(
+          data,
+          `${primary.name} unavailable (${error.message}); falling back to ${fallback.name}`,
+        ),
+      );
+      const key = this.providers.cacheKey(
+        data.keyword,
+        data.location,
+        data.kecamatan,
+        fallback.name,
+      );
+      try {
+        const outcome = await this.searchWith(fallback, key, data, signal);
+        return { ...outcome, fellBackFrom: { provider: primary.name, error: error.message } };
+      } catch (fallbackError) {
+        if (!(fallbackError instanceof ProviderError)) throw fallbackError;
+        throw new ProviderError(
+          `${error.message}; fallback ${fallback.name} failed too: ${fallbackError.message}`,
+          fallbackError.retryable,
+          fallbackError.status,
+        );
+      }
+    }
   }
 
-  /** The places for a job's query: from the cache, another job's call in flight, or a call of its own. */
-  async search(data: ScrapeJobData, signal: AbortSignal): Promise<FlightOutcome> {
-    const key = this.flightKey(data.cacheKey);
+  /** The places for a query from one provider: its cache, another job's call in flight, or a call of its own. */
+  private async searchWith(
+    provider: PlacesProvider,
+    cacheKey: string,
+    data: ScrapeJobData,
+    signal: AbortSignal,
+  ): Promise<FlightOutcome> {
+    const key = this.flightKey(cacheKey);
     const leaseMs = this.config.scraper.lockDurationMs;
     // Jobs queued before `refresh` was carried are treated as refreshes: never a stale answer.
     const useCache = data.refresh === false;
     for (;;) {
       signal.throwIfAborted();
       if (useCache) {
-        const hit = await this.scraper.cachedPlaces(data.cacheKey, data.maxResults);
-        if (hit) return { places: hit.places, source: 'cache' };
+        const hit = await this.scraper.cachedPlaces(cacheKey, data.maxResults);
+        if (hit) return { places: hit.places, source: 'cache', provider: provider.name };
       }
       const token = randomUUID();
       const holder = await this.redis.client.set(key, token, 'PX', leaseMs, 'NX', 'GET');
-      if (holder === null)
-        return { places: await this.lead(data, key, token, signal), source: 'provider' };
+      if (holder === null) {
+        const places = await this.lead(provider, cacheKey, data, key, token, signal);
+        return { places, source: 'provider', provider: provider.name };
+      }
 
       this.logger.log(jobLog(data, `following the provider call for "${data.keyword}" in flight`));
       const result = await this.follow(key, holder, signal);
       const places = result && this.enough(result, data.maxResults);
-      if (places) return { places, source: 'shared' };
+      if (places) return { places, source: 'shared', provider: provider.name };
       // The leader failed, died or asked for fewer places: look again, and lead if nobody does.
     }
   }
 
   /** The single place a scrape job calls the provider. */
   private async lead(
+    provider: PlacesProvider,
+    cacheKey: string,
     data: ScrapeJobData,
     key: string,
     token: string,
     signal: AbortSignal,
   ): Promise<Place[]> {
     const leaseMs = this.config.scraper.lockDurationMs;
-    this.logger.log(jobLog(data, `leading the provider call for "${data.keyword}"`));
+    this.logger.log(
+      jobLog(data, `leading the provider call for "${data.keyword}" (${provider.name})`),
+    );
     const renew = setInterval(() => {
       this.redis.client
         .eval(RENEW_LEASE, 1, key, token, leaseMs)
@@ -145,12 +208,12 @@ export class ScraperFlightService {
     // budget can never be crossed by concurrent jobs), then settles what was actually billed.
     const spend = this.spend.forJob(data);
     try {
-      const { sku, requests } = querySearchCost(this.provider.name, data.maxResults);
+      const { sku, requests } = querySearchCost(provider.name, data.maxResults);
       if (!(await spend.hold(sku, requests.max))) {
         const budget = await this.spend.budget(data.userId);
         throw new ScrapeBudgetExhaustedError(budget.remainingMicros, budget.renewsAt);
       }
-      places = await this.provider.search(
+      places = await provider.search(
         {
           keyword: data.keyword,
           location: data.location,
@@ -160,7 +223,7 @@ export class ScraperFlightService {
         { signal, meter: spend.meter },
       );
       // Before the lease goes: a job arriving after it must find the cache, not lead a second call.
-      await this.scraper.cachePlaces(data.cacheKey, data.maxResults, places);
+      await this.scraper.cachePlaces(cacheKey, data.maxResults, places);
       return places;
     } finally {
       clearInterval(renew);

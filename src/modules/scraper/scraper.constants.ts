@@ -1,6 +1,6 @@
 import type { JobOptions } from 'bull';
 import { JOB_PRIORITY, QUEUE_NAMES } from '@app/common';
-import type { UserRole } from '@app/config';
+import type { ProviderName, UserRole } from '@app/config';
 
 /** The Bull queue and its one job type. */
 export const SCRAPER_QUEUE = QUEUE_NAMES.scraper;
@@ -53,8 +53,20 @@ export const SCRAPER_FLIGHT_RESULT_MIN_TTL_MS = 60_000;
 /** A follower looks at the lease again this long after it should have expired. */
 export const SCRAPER_FLIGHT_WAIT_SLACK_MS = 50;
 
-/** DI token of the configured PlacesProvider. */
-export const PLACES_PROVIDER = Symbol('PLACES_PROVIDER');
+/** At most this many areas (kecamatan) in one request: one job each, grouped in a batch. */
+export const MAX_BATCH_AREAS = 50;
+
+/**
+ * The scraper quota units a job request takes: one per area of a batch, else one. Read from
+ * the raw body (the guard runs before validation); a list validation will refuse counts as
+ * one, so the caller gets its 422, not a 429.
+ */
+export function scraperQuotaUnits(body: unknown): number {
+  const areas = (body as { kecamatan?: unknown } | null)?.kecamatan;
+  return Array.isArray(areas) && areas.length >= 1 && areas.length <= MAX_BATCH_AREAS
+    ? areas.length
+    : 1;
+}
 
 /** What a Bull scrape job carries: the row id and the query (also shown in Bull Board). */
 export interface ScrapeJobData {
@@ -67,6 +79,8 @@ export interface ScrapeJobData {
   cacheKey: string;
   /** `refresh: true` asked: the worker must not answer from the cache (absent on jobs queued before it was carried). */
   refresh?: boolean;
+  /** The provider routed to for the user's role, `cacheKey` is its key (absent on jobs queued before routing: SCRAPER_PROVIDER). */
+  provider?: ProviderName;
 }
 
 /**

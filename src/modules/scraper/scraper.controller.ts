@@ -39,6 +39,7 @@ import {
   type AuthUser,
   type Paginated,
 } from '@app/common';
+import { ScrapeBatchAcceptedDto } from './dto/scraper-batch.dto.js';
 import {
   CreateScrapeJobDto,
   ListScraperJobsQueryDto,
@@ -48,7 +49,8 @@ import {
 } from './dto/scraper.dto.js';
 import { FINAL_SCRAPER_STATUSES } from './entities/scraper-job.entity.js';
 import { ScraperJobAccessGuard, type ScraperJobRequest } from './scraper-job-access.guard.js';
-import { SCRAPER_END_EVENT_ID } from './scraper.constants.js';
+import { ScraperBatchService } from './scraper-batch.service.js';
+import { SCRAPER_END_EVENT_ID, scraperQuotaUnits } from './scraper.constants.js';
 import { ScraperService } from './scraper.service.js';
 
 const uuid = new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.UNPROCESSABLE_ENTITY });
@@ -57,20 +59,35 @@ const uuid = new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.UNPROCESSABLE_E
 @Auth()
 @Controller('scraper/jobs')
 export class ScraperController {
-  constructor(private readonly scraper: ScraperService) {}
+  constructor(
+    private readonly scraper: ScraperService,
+    private readonly batches: ScraperBatchService,
+  ) {}
 
   @Post()
-  @Quota('scraper')
+  @Quota('scraper', scraperQuotaUnits)
   @HttpCode(HttpStatus.ACCEPTED)
   @ApiOperation({
     summary: 'Scrape Google Maps places for a keyword in a location',
     description:
       'Never waits for the scrape: answers 202 with a queued job, or 200 with the result when the same ' +
       'question (keyword + location + kecamatan, ignoring case, accents and spacing) was answered in the last ' +
-      'SCRAPER_CACHE_TTL_HOURS — the cached places are then stored in your list too. `refresh: true` skips the cache.',
+      'SCRAPER_CACHE_TTL_HOURS — the cached places are then stored in your list too. `refresh: true` skips the cache. ' +
+      '`kecamatan` as a list of 1–50 different districts makes a batch: one job per district, answered 202 with ' +
+      'the batch id and its jobs (follow it at /api/scraper/batches/{batch_id}); it counts one quota unit per ' +
+      'district, all or nothing: 429 and nothing queued when fewer are left. The job goes to the provider ' +
+      'configured for your role (SCRAPER_PROVIDER_<ROLE>).',
   })
-  @ApiExtraModels(ScrapeJobCachedDto)
-  @ApiAcceptedResponse({ type: ScrapeJobAcceptedDto, description: 'Queued' })
+  @ApiExtraModels(ScrapeJobAcceptedDto, ScrapeJobCachedDto, ScrapeBatchAcceptedDto)
+  @ApiAcceptedResponse({
+    schema: {
+      oneOf: [
+        { $ref: getSchemaPath(ScrapeJobAcceptedDto) },
+        { $ref: getSchemaPath(ScrapeBatchAcceptedDto) },
+      ],
+    },
+    description: 'Queued: one job, or a batch when `kecamatan` is a list',
+  })
   @ApiOkResponse({
     schema: { $ref: getSchemaPath(ScrapeJobCachedDto) },
     description: 'Cache hit: done already',
@@ -80,13 +97,17 @@ export class ScraperController {
       'The monthly provider budget cannot pay for this search (its estimated maximum exceeds what is left); ' +
       '`message` says what is left and when the budget renews. `POST /api/scraper/estimate` tells beforehand.',
   })
-  @ApiUnprocessableEntityResponse({ description: 'Invalid body; `message` lists every bad field' })
+  @ApiUnprocessableEntityResponse({
+    description: 'Invalid body; `message` lists every bad field (and the areas a list holds twice)',
+  })
   async create(
     @CurrentUser() user: AuthUser,
     @Body() dto: CreateScrapeJobDto,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ): Promise<ScrapeJobAcceptedDto | ScrapeJobCachedDto> {
-    const answer = await this.scraper.create(user, dto);
+  ): Promise<ScrapeJobAcceptedDto | ScrapeJobCachedDto | ScrapeBatchAcceptedDto> {
+    const { kecamatan, ...query } = dto;
+    if (Array.isArray(kecamatan)) return this.batches.create(user, query, kecamatan);
+    const answer = await this.scraper.create(user, { ...query, kecamatan });
     if (answer.status === 'completed') void reply.status(HttpStatus.OK);
     return answer;
   }

@@ -2,12 +2,15 @@ import { BullModule } from '@nestjs/bull';
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '@app/config';
-import { createPlacesProvider } from '@app/google-maps';
-import { Metrics } from '../metrics/metrics.service.js';
 import { PlacesModule } from '../places/places.module.js';
 import { SpendModule } from '../spend/spend.module.js';
 import { ScraperJob } from './entities/scraper-job.entity.js';
+import { ScraperBatch } from './entities/scraper-batch.entity.js';
+import { ScraperBatchAccessGuard } from './scraper-batch-access.guard.js';
+import { ScraperBatchController } from './scraper-batch.controller.js';
+import { ScraperBatchService } from './scraper-batch.service.js';
 import { ScraperEventsService } from './scraper-events.service.js';
+import { ScraperProviders } from './scraper-providers.service.js';
 import { ScraperFlightService } from './scraper-flight.service.js';
 import { ScraperJobAccessGuard } from './scraper-job-access.guard.js';
 import {
@@ -17,7 +20,7 @@ import {
 } from './scrape-cost.service.js';
 import { ScraperEstimateController } from './scraper-estimate.controller.js';
 import { ScraperController } from './scraper.controller.js';
-import { SCRAPER_MAX_STALLED_COUNT, SCRAPER_QUEUE, PLACES_PROVIDER } from './scraper.constants.js';
+import { SCRAPER_MAX_STALLED_COUNT, SCRAPER_QUEUE } from './scraper.constants.js';
 import { ScraperProcessor } from './scraper.processor.js';
 import { ScraperService } from './scraper.service.js';
 
@@ -34,7 +37,7 @@ export class ScraperModule {
       imports: [
         PlacesModule,
         SpendModule,
-        TypeOrmModule.forFeature([ScraperJob]),
+        TypeOrmModule.forFeature([ScraperJob, ScraperBatch]),
         BullModule.registerQueueAsync({
           name: SCRAPER_QUEUE,
           inject: [AppConfig],
@@ -49,7 +52,7 @@ export class ScraperModule {
           }),
         }),
       ],
-      controllers: [ScraperController, ScraperEstimateController],
+      controllers: [ScraperController, ScraperEstimateController, ScraperBatchController],
       providers: [
         ScraperService,
         ScrapeCostService,
@@ -57,12 +60,9 @@ export class ScraperModule {
         { provide: AREA_ESTIMATOR, useClass: ConservativeAreaEstimator },
         ScraperEventsService,
         ScraperJobAccessGuard,
-        {
-          provide: PLACES_PROVIDER,
-          inject: [AppConfig, Metrics],
-          useFactory: (config: AppConfig, metrics: Metrics) =>
-            metrics.instrumentProvider(createPlacesProvider(config.scraper)),
-        },
+        ScraperProviders,
+        ScraperBatchService,
+        ScraperBatchAccessGuard,
         ...(workers ? [ScraperFlightService, ScraperProcessor] : []),
       ],
       exports: [ScraperService],

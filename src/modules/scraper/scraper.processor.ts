@@ -6,6 +6,7 @@ import { AppConfig } from '@app/config';
 import { ProviderError } from '@app/google-maps';
 import type { ScrapeResult } from './entities/scraper-job.entity.js';
 import { ScrapeBudgetExhaustedError, ScraperFlightService } from './scraper-flight.service.js';
+import { ScraperProviders } from './scraper-providers.service.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { ScraperService } from './scraper.service.js';
 import {
@@ -39,6 +40,7 @@ export class ScraperProcessor implements OnApplicationBootstrap {
     private readonly scraper: ScraperService,
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
+    private readonly providers: ScraperProviders,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -60,7 +62,7 @@ export class ScraperProcessor implements OnApplicationBootstrap {
       this.logger,
     );
     this.logger.log(
-      `scraper worker running, concurrency ${this.config.scraper.concurrency}, provider ${this.flights.providerName}`,
+      `scraper worker running, concurrency ${this.config.scraper.concurrency}, providers: ${this.providers.describe()}`,
     );
   }
 
@@ -73,7 +75,7 @@ export class ScraperProcessor implements OnApplicationBootstrap {
     timer.unref();
     this.logger.log(
       jobLog(data, `attempt ${attempt}/${SCRAPER_ATTEMPTS} "${data.keyword}" in ${data.location}`, {
-        provider: this.flights.providerName,
+        provider: this.providers.get(data.provider).name,
       }),
     );
     try {
@@ -82,7 +84,10 @@ export class ScraperProcessor implements OnApplicationBootstrap {
       await this.scraper.markProcessing(data.jobId, attempt);
 
       // The cache, another job's provider call in flight, or this job's own (single flight).
-      const { places, source } = await this.flights.search(data, abort.signal);
+      const { places, source, provider, fellBackFrom } = await this.flights.search(
+        data,
+        abort.signal,
+      );
       this.throwIfAborted(abort.signal);
       await Promise.all([
         job.progress(SCRAPE_PROGRESS.fetched),
@@ -92,11 +97,12 @@ export class ScraperProcessor implements OnApplicationBootstrap {
       const result = await this.scraper.storePlaces(data, places);
       this.metrics.placesStored(result);
       this.throwIfAborted(abort.signal);
-      await this.scraper.markCompleted(data.jobId, result);
+      await this.scraper.markCompleted(data.jobId, result, provider);
       this.logger.log(
         jobLog(
           data,
-          `completed (places from ${source}), ${result.total} found, ${result.inserted} new, ${result.duplicates} duplicates`,
+          `completed (places from ${provider} ${source}${fellBackFrom ? `, fallback for ${fellBackFrom.provider}` : ''}), ` +
+            `${result.total} found, ${result.inserted} new, ${result.duplicates} duplicates`,
         ),
       );
       return result;

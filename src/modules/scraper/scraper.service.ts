@@ -19,7 +19,7 @@ import {
   QUEUE_EVENTS,
   type QueueJobsRetriedEvent,
 } from '@app/common';
-import { AppConfig } from '@app/config';
+import { AppConfig, type ProviderName } from '@app/config';
 import type { Place } from '@app/google-maps';
 import { Metrics } from '../metrics/metrics.service.js';
 import { PlacesService, type StoreResult } from '../places/places.service.js';
@@ -32,9 +32,14 @@ import type {
 } from './dto/scraper.dto.js';
 import { JobCostDto, ScrapeEstimateDto, ScraperJobDto } from './dto/scraper.dto.js';
 import { ScraperJob, type ScrapeResult } from './entities/scraper-job.entity.js';
-import { ScrapeCostService } from './scrape-cost.service.js';
+import {
+  ScrapeCostService,
+  sumEstimates,
+  type ScrapeAreaRequest,
+  type ScrapeEstimate,
+} from './scrape-cost.service.js';
 import { ScraperEventsService, type ScrapeJobSnapshot } from './scraper-events.service.js';
-import { scraperCacheKey } from './scraper.cache-key.js';
+import { ScraperProviders } from './scraper-providers.service.js';
 import {
   SCRAPE_JOB,
   SCRAPE_PROGRESS,
@@ -60,8 +65,12 @@ const SNAPSHOT_COLUMNS = 'id AS job_id, status, progress, attempts_made, error, 
 /** The row of a job answered from the cache: completed as it is created. */
 const INSERT_CACHED_JOB = new PreparedStatement(`
   INSERT INTO scraper_jobs (id, user_id, keyword, location, kecamatan, max_results, cache_key, status, priority,
-                            progress, attempts_made, cached, refresh, result, started_at, finished_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, 'completed', $8, 100, 0, true, false, $9::jsonb, now(), now())`);
+                            progress, attempts_made, cached, refresh, result, started_at, finished_at,
+                            batch_id, provider)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, 'completed', $8, 100, 0, true, false, $9::jsonb, now(), now(), $10, $11)`);
+
+/** One job's question: the body of a single-area request (a batch asks one per area). */
+export type ScrapeRequest = ScrapeAreaRequest;
 
 @Injectable()
 export class ScraperService {
@@ -77,19 +86,23 @@ export class ScraperService {
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
     private readonly costs: ScrapeCostService,
+    private readonly providers: ScraperProviders,
   ) {}
 
   /**
    * A cache hit answers at once (no provider call, no queue job) and still stores the
    * places for this user and records a completed job row. A miss records a queued row
-   * and enqueues it; the answer never waits for the scrape.
+   * and enqueues it; the answer never waits for the scrape. The job goes to the provider
+   * routed to for the user's role, and the cache looked at is that provider's.
    */
   async create(
     user: AuthUser,
-    dto: CreateScrapeJobDto,
+    dto: ScrapeRequest,
+    batchId: string | null = null,
   ): Promise<ScrapeJobAcceptedDto | ScrapeJobCachedDto> {
     const kecamatan = dto.kecamatan?.trim() || null;
-    const cacheKey = scraperCacheKey(dto.keyword, dto.location, kecamatan);
+    const provider = this.providers.primaryFor(user.role);
+    const cacheKey = this.providers.cacheKey(dto.keyword, dto.location, kecamatan, provider);
     const query = {
       keyword: dto.keyword,
       location: dto.location,
@@ -101,10 +114,10 @@ export class ScraperService {
     if (!dto.refresh) {
       const hit = await this.cachedPlaces(cacheKey, dto.max_results);
       this.metrics.m.scraperCache.inc({ result: hit ? 'hit' : 'miss' });
-      if (hit) return this.completeFromCache(user, query, hit);
+      if (hit) return this.completeFromCache(user, query, hit, batchId, provider);
     }
     // 402 before anything is stored or queued when the month's budget cannot pay for it.
-    await this.costs.admit(user.id, dto);
+    await this.costs.admit(user.id, await this.costs.estimate(dto, false, provider));
 
     const priority = SCRAPER_PRIORITY[user.role];
     const job = await this.jobs.save(
@@ -114,12 +127,13 @@ export class ScraperService {
         status: 'queued',
         priority,
         refresh: dto.refresh,
+        batchId,
       }),
     );
     try {
       await this.queue.add(
         SCRAPE_JOB,
-        { jobId: job.id, userId: user.id, ...query, refresh: dto.refresh },
+        { jobId: job.id, userId: user.id, ...query, refresh: dto.refresh, provider },
         {
           jobId: job.id,
           priority,
@@ -149,19 +163,36 @@ export class ScraperService {
 
   /** What `create` with this body would cost the caller, and whether the cache would answer it. */
   async estimate(user: AuthUser, dto: CreateScrapeJobDto): Promise<ScrapeEstimateDto> {
-    const kecamatan = dto.kecamatan?.trim() || null;
-    const cached =
-      dto.coverage !== 'area' &&
-      !dto.refresh &&
-      (await this.cachedPlaces(
-        scraperCacheKey(dto.keyword, dto.location, kecamatan),
-        dto.max_results,
-      )) !== undefined;
     const [estimate, budget] = await Promise.all([
-      this.costs.estimate(dto, cached),
+      this.costOf(user, dto),
       this.costs.budget(user.id),
     ]);
     return ScrapeEstimateDto.from(estimate, BudgetDto.from(budget));
+  }
+
+  /** 402 unless this month's budget can pay for the whole request (every area of a batch). */
+  async admit(user: AuthUser, dto: CreateScrapeJobDto): Promise<void> {
+    await this.costs.admit(user.id, await this.costOf(user, dto));
+  }
+
+  /** One area's cost on the caller's provider, or the sum over a batch's areas. */
+  private async costOf(user: AuthUser, dto: CreateScrapeJobDto): Promise<ScrapeEstimate> {
+    const provider = this.providers.primaryFor(user.role);
+    const areas = Array.isArray(dto.kecamatan) ? dto.kecamatan : [dto.kecamatan];
+    const estimates = await Promise.all(
+      areas.map(async (area) => {
+        const kecamatan = area?.trim() || null;
+        const cached =
+          dto.coverage !== 'area' &&
+          !dto.refresh &&
+          (await this.cachedPlaces(
+            this.providers.cacheKey(dto.keyword, dto.location, kecamatan, provider),
+            dto.max_results,
+          )) !== undefined;
+        return this.costs.estimate({ ...dto, kecamatan: area }, cached, provider);
+      }),
+    );
+    return sumEstimates(estimates);
   }
 
   async findOne(user: AuthUser, id: string): Promise<ScraperJob> {
@@ -220,12 +251,16 @@ export class ScraperService {
   }
 
   /** Only a job still processing completes: an attempt that already timed out must not overwrite the outcome. */
-  async markCompleted(jobId: string, result: ScrapeResult): Promise<boolean> {
+  async markCompleted(
+    jobId: string,
+    result: ScrapeResult,
+    provider: ProviderName | null = null,
+  ): Promise<boolean> {
     return this.transition(
       `UPDATE scraper_jobs SET status = 'completed', progress = ${SCRAPE_PROGRESS.done}, result = $2::jsonb,
-              error = NULL, finished_at = now(), updated_at = now()
+              error = NULL, provider = coalesce($3, provider), finished_at = now(), updated_at = now()
         WHERE id = $1 AND status = 'processing' RETURNING ${SNAPSHOT_COLUMNS}`,
-      [jobId, JSON.stringify(result)],
+      [jobId, JSON.stringify(result), provider],
     );
   }
 
@@ -309,6 +344,8 @@ export class ScraperService {
       cacheKey: string;
     },
     hit: CachedScrape,
+    batchId: string | null,
+    provider: ProviderName,
   ): Promise<ScrapeJobCachedDto> {
     const id = randomUUID();
     const result = await this.places.storeBatch(
@@ -340,6 +377,8 @@ export class ScraperService {
       query.cacheKey,
       SCRAPER_PRIORITY[user.role],
       JSON.stringify(result),
+      batchId,
+      provider,
     ]);
     return {
       job_id: id,

@@ -18,6 +18,13 @@ export const IS_PUBLIC_KEY = 'auth:public';
 export const ROLES_KEY = 'auth:roles';
 export const QUERY_TOKEN_KEY = 'auth:query-token';
 export const QUOTA_KEY = 'rate-limit:quota';
+export const QUOTA_UNITS_KEY = 'rate-limit:quota-units';
+
+/**
+ * How many units of the quota a request takes, read from its raw (not yet validated) body:
+ * guards run before pipes. Counted all or nothing, in one atomic step.
+ */
+export type QuotaUnits = (body: unknown) => number;
 
 /** The authenticated caller, as attached to the request by the JWT strategy. */
 export interface AuthUser {
@@ -61,10 +68,14 @@ export function AcceptsQueryToken() {
   );
 }
 
-/** Counts the route against the caller's hourly quota for `bucket` (see RateLimitModule). */
-export function Quota(bucket: QuotaBucket) {
+/**
+ * Counts the route against the caller's hourly quota for `bucket` (see RateLimitModule): one
+ * unit per request, or `units(body)` — all of them or none.
+ */
+export function Quota(bucket: QuotaBucket, units?: QuotaUnits) {
   return applyDecorators(
     SetMetadata(QUOTA_KEY, bucket),
+    ...(units ? [SetMetadata(QUOTA_UNITS_KEY, units)] : []),
     ApiTooManyRequestsResponse({
       description: `Hourly ${bucket} quota exhausted; Retry-After and X-RateLimit-Reset say when it resets`,
     }),

@@ -1,6 +1,7 @@
 import { ApiProperty, IntersectionType } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import {
+  buildMessage,
   IsBoolean,
   IsIn,
   IsInt,
@@ -11,6 +12,7 @@ import {
   Max,
   MaxLength,
   Min,
+  ValidateBy,
 } from 'class-validator';
 import { IsSafeText, PageQueryDto } from '@app/common';
 import { BILLING_SKUS } from '@app/config';
@@ -18,14 +20,51 @@ import { MAX_RESULTS_LIMIT } from '@app/google-maps';
 import { BudgetDto } from '../../spend/dto/spend.dto.js';
 import { toUsd } from '../../spend/spend.money.js';
 import type { ScrapeEstimate } from '../scrape-cost.service.js';
+import { normalizeQueryPart } from '../scraper.cache-key.js';
+import { MAX_BATCH_AREAS } from '../scraper.constants.js';
 import {
   SCRAPER_JOB_STATUSES,
   type ScraperJob,
   type ScraperJobStatus,
 } from '../entities/scraper-job.entity.js';
 
-const trim = ({ value }: { value: unknown }) =>
+const trimText = (value: unknown) =>
   typeof value === 'string' ? value.replace(/\s+/g, ' ').trim() : value;
+const trim = ({ value }: { value: unknown }) => trimText(value);
+const trimEach = ({ value }: { value: unknown }) =>
+  Array.isArray(value) ? value.map(trimText) : trimText(value);
+
+/**
+ * A list of areas, when `kecamatan` is one: 1–MAX_BATCH_AREAS non-empty names, none twice
+ * (compared as the cache compares them: case, accents and spacing folded). A plain string passes.
+ */
+function IsAreaList(): PropertyDecorator {
+  const problem = (value: unknown): string | null => {
+    if (!Array.isArray(value)) return null;
+    if (value.length < 1 || value.length > MAX_BATCH_AREAS)
+      return `must list 1 to ${MAX_BATCH_AREAS} areas (got ${value.length})`;
+    if (value.some((area) => typeof area === 'string' && !area))
+      return 'must not list an empty area';
+    const seen = new Map<string, string>();
+    const duplicates = new Set<string>();
+    for (const area of value) {
+      if (typeof area !== 'string') continue;
+      const key = normalizeQueryPart(area);
+      if (seen.has(key)) duplicates.add(seen.get(key)!);
+      else seen.set(key, area);
+    }
+    return duplicates.size ? `lists duplicate areas: ${[...duplicates].join(', ')}` : null;
+  };
+  return ValidateBy({
+    name: 'isAreaList',
+    validator: {
+      validate: (value) => problem(value) === null,
+      defaultMessage: buildMessage(
+        (_each, args) => `$property ${problem(args?.value) ?? 'is invalid'}`,
+      ),
+    },
+  });
+}
 
 export class CreateScrapeJobDto {
   /** What to look for. */
@@ -46,14 +85,31 @@ export class CreateScrapeJobDto {
   @MaxLength(200)
   location!: string;
 
-  /** District (kecamatan) within the location. */
-  @ApiProperty({ required: false, example: 'Kebayoran Baru', maxLength: 200 })
+  /**
+   * District (kecamatan) within the location; or a list of 1–50 different districts: one job
+   * per district, grouped in a batch (answered 202 with the batch; counts one quota unit per district).
+   */
+  @ApiProperty({
+    required: false,
+    oneOf: [
+      { type: 'string', maxLength: 200, example: 'Kebayoran Baru' },
+      {
+        type: 'array',
+        items: { type: 'string', maxLength: 200 },
+        minItems: 1,
+        maxItems: MAX_BATCH_AREAS,
+        uniqueItems: true,
+        example: ['Kebayoran Baru', 'Tebet', 'Menteng'],
+      },
+    ],
+  })
   @IsOptional()
-  @Transform(trim)
-  @IsString()
-  @IsSafeText()
-  @MaxLength(200)
-  kecamatan?: string;
+  @Transform(trimEach)
+  @IsString({ each: true })
+  @IsSafeText({}, { each: true })
+  @MaxLength(200, { each: true })
+  @IsAreaList()
+  kecamatan?: string | string[];
 
   /** How many places to fetch: 1–60 (Google's limit), default 20. */
   @ApiProperty({ required: false, minimum: 1, maximum: MAX_RESULTS_LIMIT, default: 20 })
@@ -191,6 +247,14 @@ export class ScraperJobDto {
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) finished_at!: string | null;
   /** The provider requests this job paid for, over all its attempts. */
   @ApiProperty({ type: JobCostDto }) cost!: JobCostDto;
+  /** The batch it belongs to, when it was asked with a list of kecamatan. */
+  @ApiProperty({ type: String, format: 'uuid', nullable: true }) batch_id!: string | null;
+  /**
+   * The provider that served it: the one routed to for the owner's role, or the fallback when that
+   * one was unavailable; for a cache hit, the provider whose cached answer it got. Null until served.
+   */
+  @ApiProperty({ type: String, enum: ['python-api', 'google-places'], nullable: true })
+  provider!: 'python-api' | 'google-places' | null;
 
   static from(job: ScraperJob): ScraperJobDto {
     return {
@@ -209,6 +273,8 @@ export class ScraperJobDto {
       started_at: job.startedAt?.toISOString() ?? null,
       finished_at: job.finishedAt?.toISOString() ?? null,
       cost: JobCostDto.from(job.costRequests, job.costUsdMicros),
+      batch_id: job.batchId ?? null,
+      provider: job.provider ?? null,
     };
   }
 }

@@ -8,6 +8,7 @@ import {
   UpdateDateColumn,
 } from 'typeorm';
 import { User } from '../../auth/entities/user.entity.js';
+import { ScraperBatch } from './scraper-batch.entity.js';
 
 export const SCRAPER_JOB_STATUSES = ['queued', 'processing', 'completed', 'failed'] as const;
 export type ScraperJobStatus = (typeof SCRAPER_JOB_STATUSES)[number];
@@ -29,6 +30,7 @@ export interface ScrapeResult {
 @Entity('scraper_jobs')
 @Index('scraper_jobs_user_created_idx', ['userId', 'createdAt'])
 @Index('scraper_jobs_created_idx', ['createdAt'])
+@Index('scraper_jobs_batch_idx', ['batchId'])
 export class ScraperJob {
   @PrimaryGeneratedColumn('uuid')
   id!: string;
@@ -99,6 +101,15 @@ export class ScraperJob {
 
   @Column({ type: 'timestamptz', nullable: true })
   finishedAt!: Date | null;
+
+  /** The batch it belongs to, when it was asked with several areas. */
+  @Column({ type: 'uuid', nullable: true })
+  @ForeignKey(() => ScraperBatch, { name: 'scraper_jobs_batch_id_fkey', onDelete: 'CASCADE' })
+  batchId!: string | null;
+
+  /** The provider that served it (after a fallback: the fallback); null until served. */
+  @Column({ type: 'varchar', length: 32, nullable: true })
+  provider!: 'python-api' | 'google-places' | null;
 
   @UpdateDateColumn({ type: 'timestamptz' })
   updatedAt!: Date;
