@@ -100,6 +100,20 @@ describe('the crawler webhook lean path', () => {
     expect(s.passedOn).toEqual(bad);
   });
 
+  it('answers a job id that is not a UUID with 404 in the error shape, without the writer', async () => {
+    const s = await server(() => Promise.resolve());
+    fastify = s.fastify;
+    const res = await s.post({ job_id: 'not-a-uuid', message: 'x' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toEqual({
+      statusCode: 404,
+      error: 'Not Found',
+      message: 'Job not-a-uuid not found or already completed',
+    });
+    expect(s.appended).toEqual([]);
+    expect(s.passedOn).toEqual([]);
+  });
+
   it("answers the writer's errors in the error shape: unknown job 404, backing service down 503", async () => {
     const s = await server((jobId) =>
       jobId === JOB

@@ -1,8 +1,8 @@
 import type { FastifyInstance, RouteHandlerMethod } from 'fastify';
-import { httpErrorLogger, replyWithError } from '@app/common';
+import { httpErrorLogger, replyWithError, type ErrorBody } from '@app/common';
 import type { CrawlerWebhookKey } from './crawler-webhook.guard.js';
 import { CrawlerLogDto, type CrawlerLogResponseDto } from './dto/crawler.dto.js';
-import type { CrawlerLogWriter } from './log/crawler-log.writer.js';
+import { isJobId, unknownJobMessage, type CrawlerLogWriter } from './log/crawler-log.writer.js';
 
 /**
  * `@RouteConfig(CRAWLER_WEBHOOK_ROUTE)` on the controller method marks the Fastify route that
@@ -37,7 +37,8 @@ export interface CrawlerWebhookDeps {
  * extraction) was ~40 µs of the webhook's CPU per request, which the one thing it does here
  * (the key check) does not need.
  *
- * Hot path. Per request: one SHA-256 of the key, the body check, the writer's append, one reply.
+ * Hot path. Per request: one SHA-256 of the key, the body check, the writer's append, one reply;
+ * a job id that is not a UUID is answered 404 here, without an exception or the writer.
  * Never add I/O, an await before the append, or per-request allocation beyond the reply here.
  * The writer's errors are answered in the error shape by the same function as the exception filter.
  */
@@ -56,6 +57,15 @@ export function installCrawlerWebhookLeanPath(
           ? CrawlerLogDto.acceptValid(request.body)
           : undefined;
       if (body === undefined) return viaNest.call(this, request, reply);
+      if (!isJobId(body.job_id)) {
+        // The writer's 404, answered without building an exception (a stack trace per request).
+        const notFound: ErrorBody = {
+          statusCode: 404,
+          error: 'Not Found',
+          message: unknownJobMessage(body.job_id),
+        };
+        return void reply.code(404).send(notFound);
+      }
       writer.append(body.job_id, body.messages ?? [body.message!]).then(
         () => void reply.code(200).send(webhookAccepted(body.job_id)),
         (error: unknown) => replyWithError(reply, error, httpErrorLogger),

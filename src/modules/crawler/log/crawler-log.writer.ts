@@ -19,9 +19,16 @@ import { parseLineEffects, storableLine } from './log-line.parser.js';
 
 export class UnknownCrawlerJobError extends NotFoundException {
   constructor(jobId: string) {
-    super(`Job ${jobId} not found or already completed`);
+    super(unknownJobMessage(jobId));
   }
 }
+
+export const unknownJobMessage = (jobId: string) => `Job ${jobId} not found or already completed`;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Job ids are UUIDs: anything else is an unknown job, known without a query. */
+export const isJobId = (jobId: string): boolean => UUID.test(jobId);
 
 /** PostgreSQL refused the data itself (SQLSTATE class 22, data exception): the lines' fault, not the database's. */
 export class UnstorableLineError extends UnprocessableEntityException {
@@ -45,8 +52,6 @@ interface PendingJob {
 const isDataError = (error: unknown) =>
   typeof (error as { code?: unknown }).code === 'string' &&
   (error as { code: string }).code.startsWith('22');
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface AppendRow {
   log_count: number;
@@ -129,7 +134,7 @@ export class CrawlerLogWriter {
 
   /** Resolves once the lines are committed; rejects with 404 for an unknown (or long finished) job. */
   append(jobId: string, lines: string[]): Promise<void> {
-    if (!UUID.test(jobId)) return Promise.reject(new UnknownCrawlerJobError(jobId));
+    if (!isJobId(jobId)) return Promise.reject(new UnknownCrawlerJobError(jobId));
     const key = jobId.toLowerCase();
     return new Promise<void>((resolve, reject) => {
       let entry = this.pending.get(key);
