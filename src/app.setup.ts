@@ -18,6 +18,9 @@ import { mountBullBoard } from './modules/admin/bull-board.js';
 import { corsOptions } from './cors.options.js';
 import { staticSecurityHeaders } from './security-headers.js';
 import { installHttpMetrics } from './modules/metrics/http-metrics.js';
+import { CrawlerWebhookKey } from './modules/crawler/crawler-webhook.guard.js';
+import { installCrawlerWebhookLeanPath } from './modules/crawler/crawler-webhook.route.js';
+import { CrawlerLogWriter } from './modules/crawler/log/crawler-log.writer.js';
 
 export { API_PREFIX };
 
@@ -99,6 +102,11 @@ export async function configureHttpApp(
   });
   app.enableShutdownHooks();
   installHttpMetrics(app); // before any route is registered: each gets its pre-bound histogram children
+  // Also before: the webhook's Fastify route gets its lean handler as Nest registers it.
+  installCrawlerWebhookLeanPath(fastify, {
+    key: app.get(CrawlerWebhookKey),
+    writer: app.get(CrawlerLogWriter),
+  });
 
   // Built once: helmet's headers are the same on every response. Set on the reply (not
   // `reply.raw`), so Node writes them all in one pass with the response's own headers;

@@ -1,5 +1,8 @@
 /**
  * Crawler webhook and stream benchmark: `npm run bench:crawler [-- --duration 10]`.
+ * `--latency-only` runs only the webhook → SSE run (4), which also prints where a line waited:
+ * in the client before its POST was sent, until the POST was answered (committed), and from the
+ * answer to the stream.
  * On the shared harness (bench/lib): builds if dist is stale, starts two API processes from dist
  * (APP_ROLE=api, LOG_LEVEL=warn, a fresh database and Redis prefix, free ports) and the raw
  * node:http ceiling, all on loopback, then measures with one client (autocannon, whose
@@ -13,12 +16,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest, Agent } from 'node:http';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { writeResults } from '../lib/report.js';
 import {
   buildIfNeeded,
+  flagArg,
   loadAverage,
   numberArg,
   runBenchmark,
@@ -28,6 +32,8 @@ import {
 
 const DURATION = numberArg('duration', 10);
 const LATENCY_SECONDS = numberArg('latency-seconds', 10);
+/** `--latency-only`: skip the ingest runs (the latency run alone, e.g. while tuning delivery). */
+const LATENCY_ONLY = flagArg('latency-only');
 /** The two API processes' ports, and the raw ceiling's, once started (free ports). */
 const PORTS: number[] = [];
 let RAW_PORT = 0;
@@ -121,8 +127,17 @@ async function latencyRun(db: pg.Client, userId: string, token: string): Promise
   const total = 500 * LATENCY_SECONDS;
   const subscribers = Array.from({ length: 10 }, (_, i) => subscribe(PORTS[i % 2], jobId, token));
   await Promise.all(subscribers.map((s) => s.ready));
-  const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+  // Sockets enough that lines never queue in the client at this rate (a fleet of RunPod workers
+  // holds a connection each): with 16, one slow commit made the next lines wait for a socket, and
+  // that wait counted as delivery latency. The wait is still measured (`client queue`).
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const sentAt = new Map<number, number>();
+  const ackAt = new Map<number, number>();
+  const queueMs: number[] = [];
+  const ackMs: number[] = [];
+  // The client's own event-loop delay: a late 'data' callback would count as delivery latency.
+  const clientLoop = monitorEventLoopDelay({ resolution: 1 });
+  clientLoop.enable();
   const start = performance.now();
   let non2xx = 0;
   const inflight: Promise<void>[] = [];
@@ -132,11 +147,14 @@ async function latencyRun(db: pg.Client, userId: string, token: string): Promise
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
     sentAt.set(i, performance.now());
     inflight.push(
-      post(agent, PORTS[i % 2], JSON.stringify({ job_id: jobId, message: `lat ${i}` })).then(
-        (status) => {
-          if (status !== 200) non2xx++;
-        },
-      ),
+      post(agent, PORTS[i % 2], JSON.stringify({ job_id: jobId, message: `lat ${i}` }), (at) =>
+        queueMs.push(at - sentAt.get(i)!),
+      ).then((status) => {
+        const at = performance.now();
+        ackAt.set(i, at);
+        ackMs.push(at - sentAt.get(i)!);
+        if (status !== 200) non2xx++;
+      }),
     );
   }
   await Promise.all(inflight);
@@ -144,6 +162,8 @@ async function latencyRun(db: pg.Client, userId: string, token: string): Promise
   while (subscribers.some((s) => s.count < total) && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 50));
   const latencies: number[] = [];
+  /** From the POST's answer to the line's arrival on a stream (negative: the stream was first). */
+  const afterAck: number[] = [];
   let lost = 0;
   let duplicated = 0;
   let outOfOrder = 0;
@@ -157,12 +177,16 @@ async function latencyRun(db: pg.Client, userId: string, token: string): Promise
       if (e.id <= prevId) outOfOrder++;
       prevId = e.id;
       latencies.push(e.at - sentAt.get(e.n)!);
+      afterAck.push(e.at - ackAt.get(e.n)!);
     }
     lost += total - seen.size;
   }
+  clientLoop.disable();
   latencies.sort((a, b) => a - b);
-  const pct = (p: number) =>
-    Number(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))].toFixed(2));
+  for (const list of [ackMs, queueMs, afterAck]) list.sort((a, b) => a - b);
+  const pctOf = (sorted: number[], p: number) =>
+    Number(sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))].toFixed(2));
+  const pct = (p: number) => pctOf(latencies, p);
   agent.destroy();
   return {
     name: `webhook → SSE, 10 subscribers on 2 processes, 500 lines/s`,
@@ -173,11 +197,21 @@ async function latencyRun(db: pg.Client, userId: string, token: string): Promise
     non2xx,
     lost,
     duplicated,
-    note: `max ${latencies.at(-1)?.toFixed(1)} ms; ${latencies.length} deliveries; out of order ${outOfOrder}`,
+    note:
+      `max ${latencies.at(-1)?.toFixed(1)} ms; ${latencies.length} deliveries; out of order ${outOfOrder}; ` +
+      `p50/p99 ms: POST answered ${pctOf(ackMs, 0.5)}/${pctOf(ackMs, 0.99)} ` +
+      `(of which client queue ${pctOf(queueMs, 0.5)}/${pctOf(queueMs, 0.99)}), ` +
+      `stream after answer ${pctOf(afterAck, 0.5)}/${pctOf(afterAck, 0.99)}; ` +
+      `client loop delay p99 ${(clientLoop.percentile(99) / 1e6).toFixed(1)} ms`,
   };
 }
 
-function post(agent: Agent, port: number, body: string): Promise<number> {
+function post(
+  agent: Agent,
+  port: number,
+  body: string,
+  onSocket?: (at: number) => void,
+): Promise<number> {
   return new Promise((resolve) => {
     const req = httpRequest(
       {
@@ -198,6 +232,7 @@ function post(agent: Agent, port: number, body: string): Promise<number> {
       },
     );
     req.on('error', () => resolve(0));
+    if (onSocket) req.once('socket', () => onSocket(performance.now()));
     req.end(body);
   });
 }
@@ -279,6 +314,16 @@ async function main(env: BenchEnvironment): Promise<void> {
     body: JSON.stringify({ job_id: warmJob, message: 'warm' }),
   });
 
+  if (!LATENCY_ONLY) await ingestRuns(db, userId, rows);
+  // The ingest runs just wrote over a million rows: let PostgreSQL checkpoint and autovacuum
+  // finish with them, so the latency run measures the stream path, not that aftermath.
+  await settleDatabase(db);
+  rows.push(await latencyRun(db, userId, token));
+  await db.end();
+  report(rows, loadBefore);
+}
+
+async function ingestRuns(db: pg.Client, userId: string, rows: Row[]): Promise<void> {
   const raw = await ingest('raw', [RAW_PORT], randomUUID(), 1, 64);
   const rawRate = raw.result[0].requests.average;
   rows.push({
@@ -328,13 +373,9 @@ async function main(env: BenchEnvironment): Promise<void> {
       note: `ids 1..${stored.max_seq} for ${stored.n} lines`,
     });
   }
+}
 
-  // The ingest runs just wrote over a million rows: let PostgreSQL checkpoint and autovacuum
-  // finish with them, so the latency run measures the stream path, not that aftermath.
-  await settleDatabase(db);
-  rows.push(await latencyRun(db, userId, token));
-  await db.end();
-
+function report(rows: Row[], loadBefore: string): void {
   const loadAfter = loadAverage();
   console.log(
     `\nCrawler benchmark (${DURATION} s per run; metrics ${process.env.METRICS_ENABLED === 'false' ? 'off' : 'on'}; loadavg before ${loadBefore} / after ${loadAfter})`,

@@ -13,6 +13,7 @@
  * machine disturbs least). After each webhook run the lines answered 2xx are counted in
  * PostgreSQL (none may be lost).
  * `--profile` runs the API under `node --cpu-prof` and prints where its CPU went.
+ * `--only raw-64,webhook-64` runs just those targets (keys as printed per round).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -39,6 +40,10 @@ const DURATION = numberArg('duration', 10);
 const ROUNDS = numberArg('rounds', 3);
 const WARMUP_SECONDS = numberArg('warmup', 3);
 const PROFILE = flagArg('profile');
+/** `--only raw-64,webhook-64`: just these targets (by key), e.g. to profile one path. */
+const ONLY = process.argv.includes('--only')
+  ? new Set(process.argv[process.argv.indexOf('--only') + 1].split(','))
+  : null;
 
 /** The webhook's body; `{{n}}` makes every line distinct so stored lines can be counted. */
 const logBody = (jobId: string) => JSON.stringify({ job_id: jobId, message: '[INFO] line {{n}}' });
@@ -198,6 +203,8 @@ async function main(env: BenchEnvironment): Promise<void> {
       }),
     },
   );
+
+  if (ONLY) targets.splice(0, targets.length, ...targets.filter((t) => ONLY.has(t.key)));
 
   // Each expected answer, checked once before loading it.
   for (const target of targets.filter((t) => t.system === 'project')) {

@@ -31,6 +31,7 @@ import {
   ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { EMPTY, type Observable } from 'rxjs';
 import {
@@ -46,6 +47,7 @@ import {
 } from '@app/common';
 import { CrawlerJobAccessGuard, type CrawlerJobRequest } from './crawler-job-access.guard.js';
 import { CrawlerWebhookGuard } from './crawler-webhook.guard.js';
+import { CRAWLER_WEBHOOK_ROUTE, webhookAccepted } from './crawler-webhook.route.js';
 import { SSE_MAX_PENDING_CHARS } from './crawler.constants.js';
 import { CrawlerService } from './crawler.service.js';
 import {
@@ -88,6 +90,9 @@ export class CrawlerController {
   @Public()
   @ApiKeyAuth()
   @UseGuards(CrawlerWebhookGuard)
+  // Hot path: valid requests are answered by the lean handler (crawler-webhook.route.ts), which
+  // keeps this method's contract; this method answers what it passes on (bad key, bad body).
+  @RouteConfig(CRAWLER_WEBHOOK_ROUTE)
   @Post('log')
   @HttpCode(HttpStatus.OK)
   @ApiOperation({
@@ -102,7 +107,7 @@ export class CrawlerController {
   @ApiNotFoundResponse({ description: 'Job <id> not found or already completed' })
   async log(@Body() dto: CrawlerLogDto): Promise<CrawlerLogResponseDto> {
     await this.writer.append(dto.job_id, dto.messages ?? [dto.message!]);
-    return { status: 'success', job_id: dto.job_id, message: 'Log message received and queued' };
+    return webhookAccepted(dto.job_id);
   }
 
   /** The earlier system's "endpoint alive" probe (`curl …/api/crawler/log`): 405 says it is there and takes POST. */

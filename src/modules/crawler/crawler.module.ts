@@ -6,7 +6,7 @@ import { AppConfig } from '@app/config';
 import { RunpodClient } from '@app/runpod';
 import { CrawlerJobAccessGuard } from './crawler-job-access.guard.js';
 import { CrawlerTimeoutSweeper } from './crawler-timeout.sweeper.js';
-import { CrawlerWebhookGuard } from './crawler-webhook.guard.js';
+import { CrawlerWebhookGuard, CrawlerWebhookKey } from './crawler-webhook.guard.js';
 import { CrawlerController } from './crawler.controller.js';
 import { CrawlerDispatchProcessor } from './crawler.processor.js';
 import { CrawlerService } from './crawler.service.js';
@@ -37,6 +37,7 @@ export class CrawlerModule {
         CrawlerLogBus,
         CrawlerLogWriter,
         CrawlerLogStream,
+        CrawlerWebhookKey,
         CrawlerWebhookGuard,
         CrawlerJobAccessGuard,
         {

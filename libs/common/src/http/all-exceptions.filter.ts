@@ -92,21 +92,30 @@ export function answerNotFound(request: FastifyRequest, reply: FastifyReply): vo
   void reply.code(HttpStatus.NOT_FOUND).send(body);
 }
 
+/**
+ * Answers `exception` on `reply` in the error shape, as the filter does: 5xx are logged with their
+ * stack, `retryAfterSeconds` becomes `Retry-After`. For handlers that run outside Nest's router
+ * (the crawler webhook's lean path), so their errors read exactly like every other route's.
+ */
+export function replyWithError(reply: FastifyReply, exception: unknown, logger: Logger): void {
+  const body = toErrorBody(exception);
+  if (body.statusCode >= 500) {
+    logger.error(
+      exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
+    );
+  }
+  const retryAfter = (exception as { retryAfterSeconds?: number }).retryAfterSeconds;
+  if (retryAfter !== undefined) void reply.header('Retry-After', String(retryAfter));
+  if (reply.sent) return;
+  void reply.status(body.statusCode).send(body);
+}
+
+/** The logger of every error answer: `{"context":"HttpError",…}`. */
+export const httpErrorLogger = new Logger('HttpError');
+
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
-  private readonly logger = new Logger('HttpError');
-
   catch(exception: unknown, host: ArgumentsHost): void {
-    const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const body = toErrorBody(exception);
-    if (body.statusCode >= 500) {
-      this.logger.error(
-        exception instanceof Error ? (exception.stack ?? exception.message) : String(exception),
-      );
-    }
-    const retryAfter = (exception as { retryAfterSeconds?: number }).retryAfterSeconds;
-    if (retryAfter !== undefined) void reply.header('Retry-After', String(retryAfter));
-    if (reply.sent) return;
-    void reply.status(body.statusCode).send(body);
+    replyWithError(host.switchToHttp().getResponse<FastifyReply>(), exception, httpErrorLogger);
   }
 }
