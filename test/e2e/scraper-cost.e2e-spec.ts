@@ -402,6 +402,42 @@ describe('provider cost: ledger, estimate, monthly budgets', () => {
     ).toBeCloseTo(Number(micros) / 1e6, 9);
   });
 
+  it('admits a batch for the sum of its areas: 402 when each fits but not all, nothing stored or counted', async () => {
+    const user = await createUser(t);
+    // Three pages ($0.105) per area: two areas fit in $0.25, three do not.
+    expect((await setBudget(user.id, 0.25)).status).toBe(200);
+    const kw = keyword();
+    const body = (kecamatan: string[]) => ({
+      keyword: kw,
+      location: 'Bekasi',
+      kecamatan,
+      max_results: 60,
+    });
+
+    const estimate = await t.http.post('/api/scraper/estimate', body(['A', 'B', 'C']), user.token);
+    expect(estimate.status).toBe(200);
+    expect(estimate.body).toMatchObject({
+      requests: { min: 3, max: 9 },
+      estimated_usd: { max: 0.315 },
+      affordable: false,
+    });
+
+    const refused = await t.http.post('/api/scraper/jobs', body(['A', 'B', 'C']), user.token);
+    expect(refused.status).toBe(402);
+    expect(refused.body.message).toContain('up to $0.315');
+    expect((await t.http.get('/api/scraper/jobs', user.token)).body.meta.total).toBe(0);
+    expect((await t.http.get('/api/scraper/batches', user.token)).body.meta.total).toBe(0);
+    expect(googleCallsFor(kw)).toBe(0);
+    const quota = (await t.http.get('/api/rate-limit/status', user.token)).body.buckets.find(
+      (b: { bucket: string }) => b.bucket === 'scraper',
+    );
+    expect(quota.used).toBe(0);
+
+    const accepted = await t.http.post('/api/scraper/jobs', body(['A', 'B']), user.token);
+    expect(accepted.status).toBe(202);
+    expect(accepted.body.jobs).toHaveLength(2);
+  });
+
   it('documents the estimate, the budget route, the 402 and every cost and spend field in Swagger', async () => {
     const doc = (await t.http.get('/api/docs-json')).body;
     const ref = (schema: { $ref?: string }) => schema.$ref?.split('/').pop();
