@@ -66,6 +66,14 @@ export abstract class AppConfig {
     jobTimeoutMs: number;
     lockDurationMs: number;
     stalledIntervalMs: number;
+    /** Area coverage (`coverage: "area"`). */
+    area: {
+      maxResults: number;
+      maxDepth: number;
+      maxRequests: number;
+      concurrency: number;
+      viewportTtlMs: number;
+    };
   };
   declare readonly metrics: {
     enabled: boolean;
@@ -213,6 +221,13 @@ export function loadAppConfig(
       jobTimeoutMs: env.SCRAPER_JOB_TIMEOUT * 1000,
       lockDurationMs: env.SCRAPER_LOCK_DURATION_MS,
       stalledIntervalMs: env.SCRAPER_STALLED_INTERVAL_MS,
+      area: {
+        maxResults: env.SCRAPER_AREA_MAX_RESULTS,
+        maxDepth: env.SCRAPER_AREA_MAX_DEPTH,
+        maxRequests: env.SCRAPER_AREA_MAX_REQUESTS,
+        concurrency: env.SCRAPER_AREA_CONCURRENCY,
+        viewportTtlMs: Math.round(env.SCRAPER_AREA_VIEWPORT_TTL_HOURS * 3_600_000),
+      },
     },
     metrics: {
       enabled: env.METRICS_ENABLED,

@@ -2,7 +2,10 @@ import { BullModule } from '@nestjs/bull';
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '@app/config';
-import { createPlacesProvider } from '@app/google-maps';
+import { createPlacesProvider, GooglePlacesClient } from '@app/google-maps';
+import { AreaCellStore } from './area/area-cell.store.js';
+import { AreaCoverageService } from './area/area-coverage.service.js';
+import { AllowAllRequests, ScraperRequestGate } from './area/scraper-request.gate.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { PlacesModule } from '../places/places.module.js';
 import { ScraperJob } from './entities/scraper-job.entity.js';
@@ -10,7 +13,12 @@ import { ScraperEventsService } from './scraper-events.service.js';
 import { ScraperFlightService } from './scraper-flight.service.js';
 import { ScraperJobAccessGuard } from './scraper-job-access.guard.js';
 import { ScraperController } from './scraper.controller.js';
-import { SCRAPER_MAX_STALLED_COUNT, SCRAPER_QUEUE, PLACES_PROVIDER } from './scraper.constants.js';
+import {
+  AREA_SEARCH_CLIENT,
+  SCRAPER_MAX_STALLED_COUNT,
+  SCRAPER_QUEUE,
+  PLACES_PROVIDER,
+} from './scraper.constants.js';
 import { ScraperProcessor } from './scraper.processor.js';
 import { ScraperService } from './scraper.service.js';
 
@@ -52,9 +60,25 @@ export class ScraperModule {
           useFactory: (config: AppConfig, metrics: Metrics) =>
             metrics.instrumentProvider(createPlacesProvider(config.scraper)),
         },
+        AreaCellStore,
+        AreaCoverageService,
+        { provide: ScraperRequestGate, useClass: AllowAllRequests },
+        {
+          // Area coverage searches rectangles, which only the Google provider can.
+          provide: AREA_SEARCH_CLIENT,
+          inject: [AppConfig],
+          useFactory: ({ scraper }: AppConfig) =>
+            scraper.provider === 'google-places' && scraper.googleApiKey
+              ? new GooglePlacesClient({
+                  baseUrl: scraper.googlePlacesApiBase,
+                  apiKey: scraper.googleApiKey,
+                  timeoutMs: scraper.timeoutMs,
+                })
+              : null,
+        },
         ...(workers ? [ScraperFlightService, ScraperProcessor] : []),
       ],
-      exports: [ScraperService],
+      exports: [ScraperService, AreaCoverageService],
     };
   }
 }

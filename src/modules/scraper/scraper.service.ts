@@ -1,11 +1,17 @@
 import { InjectQueue } from '@nestjs/bull';
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
-import { Inject, Injectable, Logger, type MessageEvent } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  UnprocessableEntityException,
+  type MessageEvent,
+} from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { Queue } from 'bull';
 import type { Cache } from 'cache-manager';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Observable } from 'rxjs';
 import { DataSource, Repository } from 'typeorm';
 import {
@@ -29,7 +35,8 @@ import type {
   ScrapeJobAcceptedDto,
   ScrapeJobCachedDto,
 } from './dto/scraper.dto.js';
-import { ScraperJobDto } from './dto/scraper.dto.js';
+import { BoundsDto, ScraperJobDto } from './dto/scraper.dto.js';
+import { AreaCoverageService } from './area/area-coverage.service.js';
 import { ScraperJob, type ScrapeResult } from './entities/scraper-job.entity.js';
 import { ScraperEventsService, type ScrapeJobSnapshot } from './scraper-events.service.js';
 import { scraperCacheKey } from './scraper.cache-key.js';
@@ -42,6 +49,7 @@ import {
   SCRAPER_KEEP_FAILED,
   SCRAPER_PRIORITY,
   SCRAPER_QUEUE,
+  type AreaSpec,
   type ScrapeJobData,
 } from './scraper.constants.js';
 
@@ -74,6 +82,7 @@ export class ScraperService {
     private readonly jobEvents: ScraperEventsService,
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
+    private readonly area: AreaCoverageService,
   ) {}
 
   /**
@@ -86,17 +95,22 @@ export class ScraperService {
     dto: CreateScrapeJobDto,
   ): Promise<ScrapeJobAcceptedDto | ScrapeJobCachedDto> {
     const kecamatan = dto.kecamatan?.trim() || null;
-    const cacheKey = scraperCacheKey(dto.keyword, dto.location, kecamatan);
+    if (dto.coverage !== 'area' && (dto.bounds || dto.polygon))
+      throw new UnprocessableEntityException(['bounds and polygon need coverage "area"']);
+    const area = dto.coverage === 'area' ? this.areaJob(dto) : undefined;
+    const maxResults = dto.max_results ?? (area ? this.config.scraper.area.maxResults : 20);
+    const cacheKey = scraperCacheKey(dto.keyword, dto.location, kecamatan) + (area?.suffix ?? '');
     const query = {
       keyword: dto.keyword,
       location: dto.location,
       kecamatan,
-      maxResults: dto.max_results,
+      maxResults,
       cacheKey,
     };
 
-    if (!dto.refresh) {
-      const hit = await this.cachedPlaces(cacheKey, dto.max_results);
+    // Area jobs always run in the worker: their cells are cached one by one (a repeat costs no request).
+    if (!dto.refresh && !area) {
+      const hit = await this.cachedPlaces(cacheKey, maxResults);
       this.metrics.m.scraperCache.inc({ result: hit ? 'hit' : 'miss' });
       if (hit) return this.completeFromCache(user, query, hit);
     }
@@ -109,12 +123,21 @@ export class ScraperService {
         status: 'queued',
         priority,
         refresh: dto.refresh,
+        ...(area ? { coverage: 'area' as const, area: area.spec ?? null } : {}),
       }),
     );
     try {
       await this.queue.add(
         SCRAPE_JOB,
-        { jobId: job.id, userId: user.id, ...query, refresh: dto.refresh },
+        {
+          jobId: job.id,
+          userId: user.id,
+          ...query,
+          refresh: dto.refresh,
+          ...(area
+            ? { coverage: 'area' as const, area: area.spec, requestedAt: job.createdAt.getTime() }
+            : {}),
+        },
         {
           jobId: job.id,
           priority,
@@ -140,6 +163,32 @@ export class ScraperService {
       jobLog({ jobId: job.id, userId: user.id }, `queued (cache miss), priority ${priority}`),
     );
     return { job_id: job.id, status: 'queued' };
+  }
+
+  /**
+   * Checks an area request against this deployment (422 naming each problem) and returns what
+   * its job carries: the given area, and a cache-key suffix telling it from the same query's
+   * single search (and from another area's).
+   */
+  private areaJob(dto: CreateScrapeJobDto): { spec?: AreaSpec; suffix: string } {
+    const problems: string[] = [];
+    if (!this.area.available)
+      problems.push(
+        `coverage "area" is served by the google-places provider only; this deployment scrapes with ${this.config.scraper.provider} (SCRAPER_PROVIDER), which answers one query (coverage "query")`,
+      );
+    const limit = this.config.scraper.area.maxResults;
+    if (dto.max_results !== undefined && dto.max_results > limit)
+      problems.push(
+        `max_results must not be greater than ${limit} in area mode (SCRAPER_AREA_MAX_RESULTS)`,
+      );
+    if (dto.bounds && dto.polygon) problems.push('give bounds or polygon, not both');
+    if (problems.length) throw new UnprocessableEntityException(problems);
+    const spec = AreaCoverageService.spec({
+      bounds: dto.bounds && BoundsDto.toBounds(dto.bounds),
+      polygon: dto.polygon,
+    });
+    const suffix = `#area:${spec ? createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 32) : 'kecamatan'}`;
+    return { spec, suffix };
   }
 
   async findOne(user: AuthUser, id: string): Promise<ScraperJob> {
@@ -189,12 +238,23 @@ export class ScraperService {
     );
   }
 
-  async reportProgress(jobId: string, progress: number): Promise<void> {
+  async reportProgress(
+    jobId: string,
+    progress: number,
+    rectangles?: { done: number; known: number },
+  ): Promise<void> {
     await this.dataSource.query(
-      `UPDATE scraper_jobs SET progress = $2, updated_at = now() WHERE id = $1 AND status = 'processing'`,
-      [jobId, progress],
+      `UPDATE scraper_jobs SET progress = $2, rectangles_done = coalesce($3, rectangles_done),
+              rectangles_known = coalesce($4, rectangles_known), updated_at = now()
+        WHERE id = $1 AND status = 'processing'`,
+      [jobId, progress, rectangles?.done ?? null, rectangles?.known ?? null],
     );
-    await this.jobEvents.publish({ type: 'progress', job_id: jobId, progress });
+    await this.jobEvents.publish({
+      type: 'progress',
+      job_id: jobId,
+      progress,
+      ...(rectangles ? { rectangles } : {}),
+    });
   }
 
   /** Only a job still processing completes: an attempt that already timed out must not overwrite the outcome. */
