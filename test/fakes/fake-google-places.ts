@@ -34,9 +34,13 @@ export class FakeGooglePlaces {
   private server?: Server;
   url = '';
 
-  async start(): Promise<this> {
+  /** Listens on 127.0.0.1, on `port` (0: any free one). */
+  async start(port = 0): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, '127.0.0.1', resolve);
+    });
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
