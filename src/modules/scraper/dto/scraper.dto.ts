@@ -46,10 +46,15 @@ function IsMaxResultsForCoverage() {
               : MAX_RESULTS_LIMIT;
           return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= limit;
         },
-        defaultMessage: (args?: ValidationArguments) =>
-          (args?.object as { coverage?: string })?.coverage === 'area'
-            ? `max_results must be an integer from 1 to ${AREA_MAX_RESULTS_CEILING} in area mode`
-            : `max_results must be an integer from 1 to ${MAX_RESULTS_LIMIT} (Google's limit for one query; coverage "area" goes further)`,
+        defaultMessage: (args?: ValidationArguments) => {
+          const area = (args?.object as { coverage?: string })?.coverage === 'area';
+          const value = args?.value as unknown;
+          if (!Number.isInteger(value)) return 'max_results must be an integer number';
+          if ((value as number) < 1) return 'max_results must not be less than 1';
+          return area
+            ? `max_results must not be greater than ${AREA_MAX_RESULTS_CEILING} in area mode`
+            : `max_results must not be greater than ${MAX_RESULTS_LIMIT} (Google's limit for one query; coverage "area" goes further)`;
+        },
       },
     });
 }
