@@ -125,7 +125,10 @@ await runBenchmark('coverage', async (env) => {
     ];
     printTable(`bench:coverage — ${KECAMATAN}, ${LOCATION} (load ${loadAverage()})`, rows);
     const targets = [
-      ['100 % found, none twice', foundInArea === expected.size && first.ids.length === unique.size],
+      [
+        '100 % found, none twice',
+        foundInArea === expected.size && first.ids.length === unique.size,
+      ],
       ['requests ≤ 2× ideal', ratio <= 2],
       ['repeat by another user: 0 billed requests', second.billed === 0],
     ] as const;
