@@ -182,7 +182,15 @@ export class CreateScrapeJobDto {
    * How many places to fetch: 1–60 (Google's limit for one query), default 20. With
    * `coverage: "area"`: up to SCRAPER_AREA_MAX_RESULTS (default 2,000), which is also the default.
    */
-  @ApiProperty({ required: false, minimum: 1, maximum: AREA_MAX_RESULTS_CEILING, default: 20 })
+  @ApiProperty({
+    required: false,
+    minimum: 1,
+    maximum: AREA_MAX_RESULTS_CEILING,
+    default: 20,
+    description:
+      'How many places to fetch: 1–60 (Google’s limit for one query), default 20. With coverage "area": ' +
+      'up to SCRAPER_AREA_MAX_RESULTS (default 2,000), which is then also the default.',
+  })
   @IsOptional()
   @IsMaxResultsForCoverage()
   max_results?: number;
@@ -192,13 +200,24 @@ export class CreateScrapeJobDto {
    * the kecamatan within the location (resolved to its viewport), or `bounds` / `polygon` —
    * searched rectangle by rectangle (Google Places provider only).
    */
-  @ApiProperty({ required: false, enum: SCRAPE_COVERAGES, default: 'query' })
+  @ApiProperty({
+    required: false,
+    enum: SCRAPE_COVERAGES,
+    default: 'query',
+    description:
+      '`query`: one Text Search (at most 60 places). `area`: every place of the kecamatan within the location ' +
+      '(or of `bounds` / `polygon`), searched rectangle by rectangle; Google Places provider only (422 otherwise).',
+  })
   @IsOptional()
   @IsIn(SCRAPE_COVERAGES)
   coverage: ScrapeCoverage = 'query';
 
   /** Area mode: the rectangle to cover instead of the kecamatan's viewport. */
-  @ApiProperty({ required: false, type: BoundsDto })
+  @ApiProperty({
+    required: false,
+    type: BoundsDto,
+    description: 'Area mode: the rectangle to cover instead of the kecamatan’s viewport.',
+  })
   @IsOptional()
   @IsObject()
   @ValidateNested()
@@ -207,7 +226,12 @@ export class CreateScrapeJobDto {
   bounds?: BoundsDto;
 
   /** Area mode: a GeoJSON Polygon to cover; places outside it are dropped. */
-  @ApiProperty({ required: false, type: GeoJsonPolygonDto })
+  @ApiProperty({
+    required: false,
+    type: GeoJsonPolygonDto,
+    description:
+      'Area mode: a GeoJSON Polygon (closed rings of [lng, lat]) to cover; places outside it are dropped.',
+  })
   @IsOptional()
   @IsGeoJsonPolygon()
   polygon?: GeoJsonPolygonDto;
