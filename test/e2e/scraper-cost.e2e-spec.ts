@@ -201,7 +201,9 @@ describe('provider cost: ledger, estimate, monthly budgets', () => {
     );
     expect(refresh.body).toMatchObject({ from_cache: false, requests: { min: 1, max: 3 } });
 
-    // Area coverage: until its own estimator is in, assumed up to SCRAPER_AREA_MAX_REQUESTS (50).
+    // Area coverage: an unresolved kecamatan takes at least its viewport and one cell, at most
+    // SCRAPER_AREA_MAX_REQUESTS (50); admitted when its least fits (a running area job stops at
+    // the budget).
     const area = await t.http.post(
       '/api/scraper/estimate',
       { ...body, coverage: 'area' },
@@ -209,9 +211,11 @@ describe('provider cost: ledger, estimate, monthly budgets', () => {
     );
     expect(area.body).toMatchObject({
       coverage: 'area',
-      requests: { min: 1, max: 50 },
-      estimated_usd: { min: PAGE_USD, max: 1.75 },
-      affordable: false,
+      from_cache: false,
+      cached_cells: 0,
+      requests: { min: 2, max: 50 },
+      estimated_usd: { min: 2 * PAGE_USD, max: 1.75 },
+      affordable: true,
     });
 
     const bad = await t.http.post(

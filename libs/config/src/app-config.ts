@@ -86,14 +86,20 @@ export abstract class AppConfig {
     jobTimeoutMs: number;
     lockDurationMs: number;
     stalledIntervalMs: number;
+    /** Area coverage (`coverage: "area"`). */
+    area: {
+      maxResults: number;
+      maxDepth: number;
+      maxRequests: number;
+      concurrency: number;
+      viewportTtlMs: number;
+    };
   };
   declare readonly spend: {
     /** Monthly budget per role in USD; `null`: unlimited. */
     monthlyBudgetUsd: Record<UserRole, number | null>;
     /** USD per 1,000 requests of each SKU (defaults, then SCRAPER_PRICES_USD_PER_1000). */
     pricesUsdPer1000: Record<PricedSku, number>;
-    /** The conservative area estimate until area coverage provides its own. */
-    areaMaxRequests: number;
   };
   declare readonly metrics: {
     enabled: boolean;
@@ -258,6 +264,13 @@ export function loadAppConfig(
       jobTimeoutMs: env.SCRAPER_JOB_TIMEOUT * 1000,
       lockDurationMs: env.SCRAPER_LOCK_DURATION_MS,
       stalledIntervalMs: env.SCRAPER_STALLED_INTERVAL_MS,
+      area: {
+        maxResults: env.SCRAPER_AREA_MAX_RESULTS,
+        maxDepth: env.SCRAPER_AREA_MAX_DEPTH,
+        maxRequests: env.SCRAPER_AREA_MAX_REQUESTS,
+        concurrency: env.SCRAPER_AREA_CONCURRENCY,
+        viewportTtlMs: Math.round(env.SCRAPER_AREA_VIEWPORT_TTL_HOURS * 3_600_000),
+      },
     },
     spend: {
       monthlyBudgetUsd: {
@@ -266,7 +279,6 @@ export function loadAppConfig(
         admin: null,
       },
       pricesUsdPer1000: { ...DEFAULT_PRICES_USD_PER_1000, ...env.SCRAPER_PRICES_USD_PER_1000 },
-      areaMaxRequests: env.SCRAPER_AREA_MAX_REQUESTS,
     },
     metrics: {
       enabled: env.METRICS_ENABLED,

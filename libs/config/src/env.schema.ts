@@ -147,6 +147,16 @@ export const envSchema = z.object({
   SCRAPER_LOCK_DURATION_MS: int(500).default(30_000),
   /** How often workers look for stalled jobs (lock expired, worker gone) to run again. */
   SCRAPER_STALLED_INTERVAL_MS: int(100).default(30_000),
+  /** Area coverage (`coverage: "area"`): the most places one area job may ask for. */
+  SCRAPER_AREA_MAX_RESULTS: int(1, 30_000).default(2_000),
+  /** Levels below its start cells an area job may split a full cell into. */
+  SCRAPER_AREA_MAX_DEPTH: int(0, 20).default(8),
+  /** Billed requests one area job may make; beyond, it ends `truncated` (reason `requests`). */
+  SCRAPER_AREA_MAX_REQUESTS: int(1).default(500),
+  /** Cells an area job searches at once. */
+  SCRAPER_AREA_CONCURRENCY: int(1, 32).default(4),
+  /** How long a kecamatan's resolved viewport is kept (it hardly ever changes). */
+  SCRAPER_AREA_VIEWPORT_TTL_HOURS: z.coerce.number().positive().default(720),
   CRAWLER_CONCURRENCY: int(1, 100).default(4),
 
   /** Monthly provider spend allowed per role, in USD (admins: unlimited); an admin may set one user's own. */
@@ -168,8 +178,6 @@ export const envSchema = z.object({
     })
     .pipe(z.partialRecord(z.enum(BILLING_SKUS), z.number().min(0)))
     .optional(),
-  /** Until area coverage estimates its own: the most requests an area search is assumed to make. */
-  SCRAPER_AREA_MAX_REQUESTS: int(1).default(400),
 
   /** Prometheus metrics (prom-client); `false` makes every instrument a no-op and serves nothing. */
   METRICS_ENABLED: z.stringbool().default(true),

@@ -1,4 +1,5 @@
 import { type BillingSku, type Meter, textSearchSku } from './billing.js';
+import type { Bounds } from './geo.js';
 import { GOOGLE_PLACES_FIELD_MASK, mapGooglePlace } from './place.mapper.js';
 import {
   MAX_RESULTS_LIMIT,
@@ -21,9 +22,46 @@ export interface GooglePlacesOptions {
 
 /** Text Search answers at most 20 places per page. */
 const PAGE_SIZE = 20;
+/** …and three pages: 60 places. */
+const MAX_PAGES = Math.ceil(MAX_RESULTS_LIMIT / PAGE_SIZE);
 
 /** What each page request of the scraper's field mask is billed as. */
 const TEXT_SEARCH_SKU: BillingSku = textSearchSku(GOOGLE_PLACES_FIELD_MASK);
+
+/** Resolving an area (a kecamatan) to its viewport: one place, no contact fields. */
+export const AREA_FIELD_MASK =
+  'places.id,places.displayName,places.formattedAddress,places.viewport';
+const AREA_SKU: BillingSku = textSearchSku(AREA_FIELD_MASK);
+
+/** Asked before every billed request; `false` stops the search (a budget is spent). */
+export type AllowRequest = (sku: BillingSku) => Promise<boolean>;
+
+export interface RectangleSearchOptions {
+  signal?: AbortSignal;
+  meter?: Meter;
+  allowRequest?: AllowRequest;
+  /** Pages to fetch at most (1–3): a next page beyond them makes the rectangle `full`. */
+  maxPages?: number;
+}
+
+/** One rectangle's Text Search, every page Google gives (at most 60 places). */
+export interface RectangleSearch {
+  places: Place[];
+  /** Google stopped at its cap (60 places): the rectangle may hold more. */
+  full: boolean;
+  /** Every page was fetched; false when `allowRequest` refused one. */
+  finished: boolean;
+  /** Billed requests made. */
+  requests: number;
+}
+
+/** An area (a kecamatan) as Google knows it. */
+export interface ResolvedArea {
+  googlePlaceId: string | null;
+  name: string | null;
+  address: string | null;
+  viewport: Bounds;
+}
 
 interface GoogleError {
   error?: {
@@ -84,21 +122,114 @@ export class GooglePlacesClient implements PlacesProvider {
     return places;
   }
 
+  /**
+   * Every place Google gives for `keyword` restricted to a rectangle (`locationRestriction`, a
+   * closed region: a place on its edge is in it): pages of 20 while `nextPageToken` comes,
+   * up to Google's cap of 60 — then the rectangle is `full` and may hold more.
+   */
+  async searchRectangle(
+    keyword: string,
+    bounds: Bounds,
+    { signal, meter, allowRequest, maxPages = MAX_PAGES }: RectangleSearchOptions = {},
+  ): Promise<RectangleSearch> {
+    const pages = Math.min(Math.max(maxPages, 1), MAX_PAGES);
+    const places: Place[] = [];
+    let pageToken: string | undefined;
+    let requests = 0;
+    let full = false;
+    for (let page = 0; page < pages; page++) {
+      if (allowRequest && !(await allowRequest(TEXT_SEARCH_SKU)))
+        return { places, full: false, finished: false, requests };
+      requests++;
+      const body = await this.page(
+        {
+          textQuery: keyword,
+          pageSize: PAGE_SIZE,
+          locationRestriction: {
+            rectangle: {
+              low: { latitude: bounds.sw.lat, longitude: bounds.sw.lng },
+              high: { latitude: bounds.ne.lat, longitude: bounds.ne.lng },
+            },
+          },
+          ...(pageToken ? { pageToken } : {}),
+          ...(this.options.languageCode ? { languageCode: this.options.languageCode } : {}),
+          ...(this.options.regionCode ? { regionCode: this.options.regionCode } : {}),
+        },
+        signal,
+        meter,
+      );
+      const raw = body.places ?? [];
+      for (const item of raw) {
+        const place = mapGooglePlace(item);
+        if (place) places.push(place);
+      }
+      pageToken = body.nextPageToken;
+      // At the cap Google answers the third page without a token: the rectangle may hold more.
+      if (page === pages - 1 && (pageToken || (page === MAX_PAGES - 1 && raw.length === PAGE_SIZE)))
+        full = true;
+      if (!pageToken) break;
+    }
+    return { places, full, finished: true, requests };
+  }
+
+  /**
+   * An area's viewport: a Text Search for the area itself ("Kecamatan Tebet, Jakarta Selatan"),
+   * one result. Null when Google knows no such place, or gives it no viewport.
+   */
+  async resolveArea(
+    textQuery: string,
+    { signal, meter }: RectangleSearchOptions = {},
+  ): Promise<ResolvedArea | null> {
+    const body = await this.page(
+      { textQuery, pageSize: 1 },
+      signal,
+      meter,
+      AREA_FIELD_MASK,
+      AREA_SKU,
+    );
+    const raw = (body.places ?? [])[0] as
+      | {
+          id?: string;
+          displayName?: { text?: string };
+          formattedAddress?: string;
+          viewport?: {
+            low?: { latitude?: number; longitude?: number };
+            high?: { latitude?: number; longitude?: number };
+          };
+        }
+      | undefined;
+    const low = raw?.viewport?.low;
+    const high = raw?.viewport?.high;
+    const coords = [low?.latitude, low?.longitude, high?.latitude, high?.longitude];
+    if (!coords.every((n) => typeof n === 'number' && Number.isFinite(n))) return null;
+    return {
+      googlePlaceId: raw?.id ?? null,
+      name: raw?.displayName?.text ?? null,
+      address: raw?.formattedAddress ?? null,
+      viewport: {
+        sw: { lat: low!.latitude!, lng: low!.longitude! },
+        ne: { lat: high!.latitude!, lng: high!.longitude! },
+      },
+    };
+  }
+
   private async page(
     request: Record<string, unknown>,
     signal?: AbortSignal,
     meter?: Meter,
+    fieldMask = GOOGLE_PLACES_FIELD_MASK,
+    sku = TEXT_SEARCH_SKU,
   ): Promise<{ places?: unknown[]; nextPageToken?: string }> {
     let response: Response;
     let text: string;
-    meter?.({ provider: this.name, sku: TEXT_SEARCH_SKU });
+    meter?.({ provider: this.name, sku });
     try {
       response = await fetch(`${this.options.baseUrl}/v1/places:searchText`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
           'x-goog-api-key': this.options.apiKey,
-          'x-goog-fieldmask': GOOGLE_PLACES_FIELD_MASK,
+          'x-goog-fieldmask': fieldMask,
         },
         body: JSON.stringify(request),
         signal: withTimeout(this.options.timeoutMs, signal),

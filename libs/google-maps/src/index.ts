@@ -1,4 +1,5 @@
 export * from './billing.js';
+export * from './geo.js';
 export * from './google-places.client.js';
 export * from './place.mapper.js';
 export * from './place.types.js';

@@ -8,7 +8,8 @@ import {
   textSearchSku,
 } from '@app/google-maps';
 import { type BudgetState, SpendService } from '../spend/spend.service.js';
-import type { CreateScrapeJobDto } from './dto/scraper.dto.js';
+import { BoundsDto, type CreateScrapeJobDto } from './dto/scraper.dto.js';
+import type { AreaQuery } from './area/area-coverage.service.js';
 
 /** One area's request: a job's body with at most one kecamatan. */
 export type ScrapeAreaRequest = Omit<CreateScrapeJobDto, 'kecamatan'> & { kecamatan?: string };
@@ -30,7 +31,7 @@ export interface AreaEstimate {
 
 /** Estimates an area search (coverage "area"); area coverage provides the real one. */
 export interface AreaEstimator {
-  estimateArea(query: ScrapeAreaRequest): Promise<AreaEstimate>;
+  estimateArea(query: AreaQuery): Promise<AreaEstimate>;
 }
 
 /** DI token of the AreaEstimator used by the estimate endpoint and the budget check. */
@@ -54,24 +55,6 @@ export function querySearchCost(
   if (provider === 'python-api') return { sku: 'python_api.search', requests: { min: 1, max: 1 } };
   const pages = Math.ceil(Math.min(Math.max(maxResults, 1), MAX_RESULTS_LIMIT) / PAGE_SIZE);
   return { sku: TEXT_SEARCH_SKU, requests: { min: 1, max: pages } };
-}
-
-/**
- * Until area coverage brings its own estimator: an area may take up to the configured request
- * budget (SCRAPER_AREA_MAX_REQUESTS), none of it known to be cached. Conservative on purpose —
- * the budget check refuses what it cannot be sure to afford.
- */
-@Injectable()
-export class ConservativeAreaEstimator implements AreaEstimator {
-  constructor(private readonly config: AppConfig) {}
-
-  estimateArea(): Promise<AreaEstimate> {
-    return Promise.resolve({
-      requests: { min: 1, max: this.config.spend.areaMaxRequests },
-      cached_cells: 0,
-      from_cache: false,
-    });
-  }
 }
 
 export interface ScrapeEstimate {
@@ -102,12 +85,15 @@ export class ScrapeCostService {
    * query's result is in the cache (query coverage; area coverage asks the estimator).
    */
   async estimate(
-    dto: ScrapeAreaRequest,
+    dto: ScrapeAreaRequest & { max_results: number },
     cached: boolean,
     provider: ProviderName,
   ): Promise<ScrapeEstimate> {
     if (dto.coverage === 'area') {
-      const area = await this.areas.estimateArea(dto);
+      const area = await this.areas.estimateArea({
+        ...dto,
+        bounds: dto.bounds && BoundsDto.toBounds(dto.bounds),
+      });
       return this.priced('area', provider, TEXT_SEARCH_SKU, area.requests, {
         fromCache: area.from_cache,
         cachedCells: area.cached_cells,
@@ -120,9 +106,19 @@ export class ScrapeCostService {
     });
   }
 
-  /** 402 before anything is queued when the estimate's maximum exceeds what is left this month. */
+  /**
+   * 402 before anything is queued when what is left this month cannot pay for it: for a query
+   * search, its most (it cannot stop half-way); for an area, its least — an area job that runs
+   * into the budget stops there and ends `truncated` (reason `budget`), never over it.
+   */
   async admit(userId: string, estimate: ScrapeEstimate): Promise<void> {
-    await this.spend.assertAffordable(userId, estimate.usdMicros.max);
+    if (estimate.coverage === 'area')
+      await this.spend.assertAffordable(
+        userId,
+        estimate.usdMicros.min,
+        'covering this area costs at least',
+      );
+    else await this.spend.assertAffordable(userId, estimate.usdMicros.max);
   }
 
   budget(userId: string): Promise<BudgetState> {

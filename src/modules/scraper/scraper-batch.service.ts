@@ -55,7 +55,7 @@ export class ScraperBatchService {
         userId: user.id,
         keyword: dto.keyword,
         location: dto.location,
-        maxResults: dto.max_results,
+        maxResults: this.scraper.maxResultsOf(dto),
         areas: areas.length,
       }),
     );

@@ -30,7 +30,13 @@ export interface ScrapeJobSnapshot {
 
 export type ScrapeJobEvent =
   | { type: 'status'; job: ScrapeJobSnapshot }
-  | { type: 'progress'; job_id: string; progress: number };
+  | {
+      type: 'progress';
+      job_id: string;
+      progress: number;
+      /** Area coverage: cells done / known. */
+      rectangles?: { done: number; known: number };
+    };
 
 /**
  * Job events across processes, one channel per job over the shared RedisFanout: workers
@@ -68,7 +74,11 @@ export class ScraperEventsService implements OnModuleDestroy {
           subscriber.next({
             id: String(++seq),
             type: 'progress',
-            data: { job_id: event.job_id, progress: event.progress },
+            data: {
+              job_id: event.job_id,
+              progress: event.progress,
+              ...(event.rectangles ? { rectangles: event.rectangles } : {}),
+            },
           });
           return;
         }

@@ -17,10 +17,7 @@ export class ScraperProviders {
     private readonly config: AppConfig,
     metrics: Metrics,
   ) {
-    const { provider, providerByRole, fallbackProvider } = config.scraper;
-    const names = new Set<ProviderName>([provider, ...Object.values(providerByRole)]);
-    if (fallbackProvider) names.add(fallbackProvider);
-    for (const name of names)
+    for (const name of routedProviders(config.scraper))
       this.providers.set(
         name,
         metrics.instrumentProvider(createPlacesProvider(config.scraper, name)),
@@ -69,4 +66,18 @@ export class ScraperProviders {
       .join(', ');
     return `${routes}, fallback ${this.config.scraper.fallbackProvider ?? 'none'}`;
   }
+}
+
+/** Every provider this deployment uses: SCRAPER_PROVIDER, each role's, and the fallback. */
+export function routedProviders({
+  provider,
+  providerByRole,
+  fallbackProvider,
+}: Pick<
+  AppConfig['scraper'],
+  'provider' | 'providerByRole' | 'fallbackProvider'
+>): Set<ProviderName> {
+  const names = new Set<ProviderName>([provider, ...Object.values(providerByRole)]);
+  if (fallbackProvider) names.add(fallbackProvider);
+  return names;
 }

@@ -1,6 +1,7 @@
 import type { JobOptions } from 'bull';
 import { JOB_PRIORITY, QUEUE_NAMES } from '@app/common';
 import type { ProviderName, UserRole } from '@app/config';
+import type { Bounds, GeoPolygon } from '@app/google-maps';
 
 /** The Bull queue and its one job type. */
 export const SCRAPER_QUEUE = QUEUE_NAMES.scraper;
@@ -53,6 +54,9 @@ export const SCRAPER_FLIGHT_RESULT_MIN_TTL_MS = 60_000;
 /** A follower looks at the lease again this long after it should have expired. */
 export const SCRAPER_FLIGHT_WAIT_SLACK_MS = 50;
 
+/** `max_results` of a query search when the request leaves it out. */
+export const DEFAULT_MAX_RESULTS = 20;
+
 /** At most this many areas (kecamatan) in one request: one job each, grouped in a batch. */
 export const MAX_BATCH_AREAS = 50;
 
@@ -68,6 +72,21 @@ export function scraperQuotaUnits(body: unknown): number {
     : 1;
 }
 
+/**
+ * Area coverage: `<prefix>:scraper:cell:v1:<sha256 of the keyword>:<z>/<x>/<y>[:<clip>]` holds a
+ * searched cell's places (cache TTL); `<prefix>:scraper:area:v1:<sha256 of location|kecamatan>` a
+ * kecamatan's viewport (SCRAPER_AREA_VIEWPORT_TTL_HOURS).
+ */
+export const AREA_CELL_KEY = 'scraper:cell:v1';
+export const AREA_VIEWPORT_KEY = 'scraper:area:v1';
+/** Ancestor cells looked up for a cell (a finer search reusing a coarser one that was not full). */
+export const AREA_ANCESTOR_LOOKUP = 16;
+/** Area progress is written and published at most this often (and once at the end). */
+export const AREA_PROGRESS_INTERVAL_MS = 250;
+
+/** DI token of the Google Places client that area coverage searches with (null: not configured). */
+export const AREA_SEARCH_CLIENT = Symbol('AREA_SEARCH_CLIENT');
+
 /** What a Bull scrape job carries: the row id and the query (also shown in Bull Board). */
 export interface ScrapeJobData {
   jobId: string;
@@ -81,6 +100,18 @@ export interface ScrapeJobData {
   refresh?: boolean;
   /** The provider routed to for the user's role, `cacheKey` is its key (absent on jobs queued before routing: SCRAPER_PROVIDER). */
   provider?: ProviderName;
+  /** `coverage: "area"` (absent: one query, as before). */
+  coverage?: 'area';
+  /** The area when given explicitly; absent: the kecamatan within the location, resolved by the worker. */
+  area?: AreaSpec;
+  /** When the job was created (epoch ms): a refresh takes no cached cell older than it. */
+  requestedAt?: number;
+}
+
+/** An area given in the request: a rectangle, or a polygon (with its bounding rectangle). */
+export interface AreaSpec {
+  bounds: Bounds;
+  polygon?: GeoPolygon;
 }
 
 /**

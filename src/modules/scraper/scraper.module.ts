@@ -2,6 +2,10 @@ import { BullModule } from '@nestjs/bull';
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '@app/config';
+import { GooglePlacesClient } from '@app/google-maps';
+import { AreaCellStore } from './area/area-cell.store.js';
+import { AreaCoverageService } from './area/area-coverage.service.js';
+import { BudgetRequestGate, ScraperRequestGate } from './area/scraper-request.gate.js';
 import { PlacesModule } from '../places/places.module.js';
 import { SpendModule } from '../spend/spend.module.js';
 import { ScraperJob } from './entities/scraper-job.entity.js';
@@ -10,17 +14,17 @@ import { ScraperBatchAccessGuard } from './scraper-batch-access.guard.js';
 import { ScraperBatchController } from './scraper-batch.controller.js';
 import { ScraperBatchService } from './scraper-batch.service.js';
 import { ScraperEventsService } from './scraper-events.service.js';
-import { ScraperProviders } from './scraper-providers.service.js';
+import { routedProviders, ScraperProviders } from './scraper-providers.service.js';
 import { ScraperFlightService } from './scraper-flight.service.js';
 import { ScraperJobAccessGuard } from './scraper-job-access.guard.js';
-import {
-  AREA_ESTIMATOR,
-  ConservativeAreaEstimator,
-  ScrapeCostService,
-} from './scrape-cost.service.js';
+import { AREA_ESTIMATOR, ScrapeCostService } from './scrape-cost.service.js';
 import { ScraperEstimateController } from './scraper-estimate.controller.js';
 import { ScraperController } from './scraper.controller.js';
-import { SCRAPER_MAX_STALLED_COUNT, SCRAPER_QUEUE } from './scraper.constants.js';
+import {
+  AREA_SEARCH_CLIENT,
+  SCRAPER_MAX_STALLED_COUNT,
+  SCRAPER_QUEUE,
+} from './scraper.constants.js';
 import { ScraperProcessor } from './scraper.processor.js';
 import { ScraperService } from './scraper.service.js';
 
@@ -56,16 +60,34 @@ export class ScraperModule {
       providers: [
         ScraperService,
         ScrapeCostService,
-        // Area coverage replaces this with its own estimator (cached cells, density).
-        { provide: AREA_ESTIMATOR, useClass: ConservativeAreaEstimator },
+        // The estimate of an area search reads the same cell cache the job will use.
+        { provide: AREA_ESTIMATOR, useExisting: AreaCoverageService },
         ScraperEventsService,
         ScraperJobAccessGuard,
         ScraperProviders,
         ScraperBatchService,
         ScraperBatchAccessGuard,
+        AreaCellStore,
+        AreaCoverageService,
+        // Every billed request of an area job is reserved against the owner's budget first.
+        { provide: ScraperRequestGate, useClass: BudgetRequestGate },
+        {
+          // Area coverage searches rectangles, which only the Google provider can: its client,
+          // when any role (or the fallback) is routed to Google.
+          provide: AREA_SEARCH_CLIENT,
+          inject: [AppConfig],
+          useFactory: ({ scraper }: AppConfig) =>
+            scraper.googleApiKey && routedProviders(scraper).has('google-places')
+              ? new GooglePlacesClient({
+                  baseUrl: scraper.googlePlacesApiBase,
+                  apiKey: scraper.googleApiKey,
+                  timeoutMs: scraper.timeoutMs,
+                })
+              : null,
+        },
         ...(workers ? [ScraperFlightService, ScraperProcessor] : []),
       ],
-      exports: [ScraperService],
+      exports: [ScraperService, AreaCoverageService],
     };
   }
 }

@@ -5,11 +5,13 @@ import { jobLog, startQueueWorker } from '@app/common';
 import { AppConfig } from '@app/config';
 import { ProviderError } from '@app/google-maps';
 import type { ScrapeResult } from './entities/scraper-job.entity.js';
+import { AreaCoverageService, type AreaCoverResult } from './area/area-coverage.service.js';
 import { ScrapeBudgetExhaustedError, ScraperFlightService } from './scraper-flight.service.js';
 import { ScraperProviders } from './scraper-providers.service.js';
 import { Metrics } from '../metrics/metrics.service.js';
 import { ScraperService } from './scraper.service.js';
 import {
+  AREA_PROGRESS_INTERVAL_MS,
   SCRAPE_JOB,
   SCRAPE_PROGRESS,
   SCRAPER_ATTEMPTS,
@@ -41,6 +43,7 @@ export class ScraperProcessor implements OnApplicationBootstrap {
     private readonly config: AppConfig,
     private readonly metrics: Metrics,
     private readonly providers: ScraperProviders,
+    private readonly area: AreaCoverageService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -83,18 +86,34 @@ export class ScraperProcessor implements OnApplicationBootstrap {
       // only the mid-way one, which spares a Redis round trip per job.
       await this.scraper.markProcessing(data.jobId, attempt);
 
-      // The cache, another job's provider call in flight, or this job's own (single flight).
-      const { places, source, provider, fellBackFrom } = await this.flights.search(
-        data,
-        abort.signal,
-      );
+      // The cache, another job's provider call in flight, or this job's own (single flight);
+      // an area job covers its area cell by cell instead (each cell cached on its own), always
+      // with Google Places.
+      const area = data.coverage === 'area' ? await this.coverArea(data, abort.signal) : undefined;
+      const { places, source, provider, fellBackFrom } = area
+        ? {
+            places: area.places,
+            source: `${area.rectangles.cached} cached cells, ${area.requests} requests`,
+            provider: 'google-places' as const,
+            fellBackFrom: undefined,
+          }
+        : await this.flights.search(data, abort.signal);
       this.throwIfAborted(abort.signal);
       await Promise.all([
         job.progress(SCRAPE_PROGRESS.fetched),
-        this.scraper.reportProgress(data.jobId, SCRAPE_PROGRESS.fetched),
+        this.scraper.reportProgress(data.jobId, SCRAPE_PROGRESS.fetched, area?.rectangles),
       ]);
 
-      const result = await this.scraper.storePlaces(data, places);
+      const stored = await this.scraper.storePlaces(data, places);
+      const result: ScrapeResult = area
+        ? {
+            ...stored,
+            coverage: area.coverage,
+            truncated_reason: area.truncatedReason,
+            requests: area.requests,
+            rectangles: area.rectangles,
+          }
+        : stored;
       this.metrics.placesStored(result);
       this.throwIfAborted(abort.signal);
       await this.scraper.markCompleted(data.jobId, result, provider);
@@ -117,6 +136,26 @@ export class ScraperProcessor implements OnApplicationBootstrap {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** An area job's cover, its progress (cells done / known) reported at most every AREA_PROGRESS_INTERVAL_MS. */
+  private async coverArea(data: ScrapeJobData, signal: AbortSignal): Promise<AreaCoverResult> {
+    let last = 0;
+    const span = SCRAPE_PROGRESS.fetched - SCRAPE_PROGRESS.started;
+    const result = await this.area.cover(data, signal, async ({ done, known }) => {
+      if (Date.now() - last < AREA_PROGRESS_INTERVAL_MS) return;
+      last = Date.now();
+      const progress = SCRAPE_PROGRESS.started + Math.floor((span * done) / Math.max(known, 1));
+      await this.scraper.reportProgress(data.jobId, progress, { done, known });
+    });
+    this.logger.log(
+      jobLog(
+        data,
+        `area covered (${result.coverage}${result.truncatedReason ? `: ${result.truncatedReason}` : ''}), ` +
+          `${result.places.length} places, ${result.requests} requests, ${result.rectangles.done}/${result.rectangles.known} cells`,
+      ),
+    );
+    return result;
   }
 
   private throwIfAborted(signal: AbortSignal): void {

@@ -1,11 +1,17 @@
 import { InjectQueue } from '@nestjs/bull';
 import { CACHE_MANAGER } from '@nestjs/cache-manager';
-import { Inject, Injectable, Logger, type MessageEvent } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  UnprocessableEntityException,
+  type MessageEvent,
+} from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { Queue } from 'bull';
 import type { Cache } from 'cache-manager';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Observable } from 'rxjs';
 import { DataSource, Repository } from 'typeorm';
 import {
@@ -30,7 +36,8 @@ import type {
   ScrapeJobAcceptedDto,
   ScrapeJobCachedDto,
 } from './dto/scraper.dto.js';
-import { JobCostDto, ScrapeEstimateDto, ScraperJobDto } from './dto/scraper.dto.js';
+import { JobCostDto, ScrapeEstimateDto, ScraperJobDto, BoundsDto } from './dto/scraper.dto.js';
+import { AreaCoverageService } from './area/area-coverage.service.js';
 import { ScraperJob, type ScrapeResult } from './entities/scraper-job.entity.js';
 import {
   ScrapeCostService,
@@ -43,12 +50,14 @@ import { ScraperProviders } from './scraper-providers.service.js';
 import {
   SCRAPE_JOB,
   SCRAPE_PROGRESS,
+  DEFAULT_MAX_RESULTS,
   SCRAPER_ATTEMPTS,
   SCRAPER_BACKOFF_TYPE,
   SCRAPER_KEEP_COMPLETED,
   SCRAPER_KEEP_FAILED,
   SCRAPER_PRIORITY,
   SCRAPER_QUEUE,
+  type AreaSpec,
   type ScrapeJobData,
 } from './scraper.constants.js';
 
@@ -87,6 +96,7 @@ export class ScraperService {
     private readonly metrics: Metrics,
     private readonly costs: ScrapeCostService,
     private readonly providers: ScraperProviders,
+    private readonly area: AreaCoverageService,
   ) {}
 
   /**
@@ -101,23 +111,33 @@ export class ScraperService {
     batchId: string | null = null,
   ): Promise<ScrapeJobAcceptedDto | ScrapeJobCachedDto> {
     const kecamatan = dto.kecamatan?.trim() || null;
+    if (dto.coverage !== 'area' && (dto.bounds || dto.polygon))
+      throw new UnprocessableEntityException(['bounds and polygon need coverage "area"']);
     const provider = this.providers.primaryFor(user.role);
-    const cacheKey = this.providers.cacheKey(dto.keyword, dto.location, kecamatan, provider);
+    const area = dto.coverage === 'area' ? this.areaJob(dto, provider) : undefined;
+    const maxResults = this.maxResultsOf(dto);
+    const cacheKey =
+      this.providers.cacheKey(dto.keyword, dto.location, kecamatan, provider) +
+      (area?.suffix ?? '');
     const query = {
       keyword: dto.keyword,
       location: dto.location,
       kecamatan,
-      maxResults: dto.max_results,
+      maxResults,
       cacheKey,
     };
 
-    if (!dto.refresh) {
-      const hit = await this.cachedPlaces(cacheKey, dto.max_results);
+    // Area jobs always run in the worker: their cells are cached one by one (a repeat costs no request).
+    if (!dto.refresh && !area) {
+      const hit = await this.cachedPlaces(cacheKey, maxResults);
       this.metrics.m.scraperCache.inc({ result: hit ? 'hit' : 'miss' });
       if (hit) return this.completeFromCache(user, query, hit, batchId, provider);
     }
     // 402 before anything is stored or queued when the month's budget cannot pay for it.
-    await this.costs.admit(user.id, await this.costs.estimate(dto, false, provider));
+    await this.costs.admit(
+      user.id,
+      await this.costs.estimate({ ...dto, max_results: maxResults }, false, provider),
+    );
 
     const priority = SCRAPER_PRIORITY[user.role];
     const job = await this.jobs.save(
@@ -128,12 +148,22 @@ export class ScraperService {
         priority,
         refresh: dto.refresh,
         batchId,
+        ...(area ? { coverage: 'area' as const, area: area.spec ?? null } : {}),
       }),
     );
     try {
       await this.queue.add(
         SCRAPE_JOB,
-        { jobId: job.id, userId: user.id, ...query, refresh: dto.refresh, provider },
+        {
+          jobId: job.id,
+          userId: user.id,
+          ...query,
+          refresh: dto.refresh,
+          provider,
+          ...(area
+            ? { coverage: 'area' as const, area: area.spec, requestedAt: job.createdAt.getTime() }
+            : {}),
+        },
         {
           jobId: job.id,
           priority,
@@ -175,9 +205,20 @@ export class ScraperService {
     await this.costs.admit(user.id, await this.costOf(user, dto));
   }
 
+  /** `max_results`, or its default: 20 for a query, SCRAPER_AREA_MAX_RESULTS for an area. */
+  maxResultsOf(dto: Pick<CreateScrapeJobDto, 'max_results' | 'coverage'>): number {
+    return (
+      dto.max_results ??
+      (dto.coverage === 'area' ? this.config.scraper.area.maxResults : DEFAULT_MAX_RESULTS)
+    );
+  }
+
   /** One area's cost on the caller's provider, or the sum over a batch's areas. */
   private async costOf(user: AuthUser, dto: CreateScrapeJobDto): Promise<ScrapeEstimate> {
     const provider = this.providers.primaryFor(user.role);
+    // The same 422s as the job itself: an estimate of a job that would be refused is no answer.
+    if (dto.coverage === 'area') this.areaJob(dto, provider);
+    const maxResults = this.maxResultsOf(dto);
     const areas = Array.isArray(dto.kecamatan) ? dto.kecamatan : [dto.kecamatan];
     const estimates = await Promise.all(
       areas.map(async (area) => {
@@ -187,12 +228,45 @@ export class ScraperService {
           !dto.refresh &&
           (await this.cachedPlaces(
             this.providers.cacheKey(dto.keyword, dto.location, kecamatan, provider),
-            dto.max_results,
+            maxResults,
           )) !== undefined;
-        return this.costs.estimate({ ...dto, kecamatan: area }, cached, provider);
+        return this.costs.estimate(
+          { ...dto, kecamatan: area, max_results: maxResults },
+          cached,
+          provider,
+        );
       }),
     );
     return sumEstimates(estimates);
+  }
+
+  /**
+   * Checks an area request against this deployment (422 naming each problem) and returns what
+   * its job carries: the given area, and a cache-key suffix telling it from the same query's
+   * single search (and from another area's).
+   */
+  private areaJob(
+    dto: Pick<CreateScrapeJobDto, 'max_results' | 'bounds' | 'polygon'>,
+    provider: ProviderName,
+  ): { spec?: AreaSpec; suffix: string } {
+    const problems: string[] = [];
+    if (provider !== 'google-places' || !this.area.available)
+      problems.push(
+        `coverage "area" is served by the google-places provider only; your role's searches go to ${provider} (SCRAPER_PROVIDER and SCRAPER_PROVIDER_<ROLE>), which answers one query (coverage "query")`,
+      );
+    const limit = this.config.scraper.area.maxResults;
+    if (dto.max_results !== undefined && dto.max_results > limit)
+      problems.push(
+        `max_results must not be greater than ${limit} in area mode (SCRAPER_AREA_MAX_RESULTS)`,
+      );
+    if (dto.bounds && dto.polygon) problems.push('give bounds or polygon, not both');
+    if (problems.length) throw new UnprocessableEntityException(problems);
+    const spec = AreaCoverageService.spec({
+      bounds: dto.bounds && BoundsDto.toBounds(dto.bounds),
+      polygon: dto.polygon,
+    });
+    const suffix = `#area:${spec ? createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 32) : 'kecamatan'}`;
+    return { spec, suffix };
   }
 
   async findOne(user: AuthUser, id: string): Promise<ScraperJob> {
@@ -242,12 +316,23 @@ export class ScraperService {
     );
   }
 
-  async reportProgress(jobId: string, progress: number): Promise<void> {
+  async reportProgress(
+    jobId: string,
+    progress: number,
+    rectangles?: { done: number; known: number },
+  ): Promise<void> {
     await this.dataSource.query(
-      `UPDATE scraper_jobs SET progress = $2, updated_at = now() WHERE id = $1 AND status = 'processing'`,
-      [jobId, progress],
+      `UPDATE scraper_jobs SET progress = $2, rectangles_done = coalesce($3, rectangles_done),
+              rectangles_known = coalesce($4, rectangles_known), updated_at = now()
+        WHERE id = $1 AND status = 'processing'`,
+      [jobId, progress, rectangles?.done ?? null, rectangles?.known ?? null],
     );
-    await this.jobEvents.publish({ type: 'progress', job_id: jobId, progress });
+    await this.jobEvents.publish({
+      type: 'progress',
+      job_id: jobId,
+      progress,
+      ...(rectangles ? { rectangles } : {}),
+    });
   }
 
   /** Only a job still processing completes: an attempt that already timed out must not overwrite the outcome. */

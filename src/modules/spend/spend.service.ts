@@ -167,12 +167,16 @@ export class SpendService {
    * Refuses (402) a job whose estimate could exceed what is left of the month. Not a
    * reservation: jobs reserve as they spend, so a job admitted here still stops at the budget.
    */
-  async assertAffordable(userId: string, maxMicros: number): Promise<BudgetState> {
+  async assertAffordable(
+    userId: string,
+    neededMicros: number,
+    what = 'this search may cost up to',
+  ): Promise<BudgetState> {
     const state = await this.budget(userId);
-    if (state.remainingMicros !== null && maxMicros > state.remainingMicros) {
+    if (state.remainingMicros !== null && neededMicros > state.remainingMicros) {
       throw new BudgetExceededError(
         `Monthly scraping budget: ${formatUsd(state.remainingMicros)} left of ${formatUsd(state.limitMicros!)}, ` +
-          `and this search may cost up to ${formatUsd(maxMicros)}. ` +
+          `and ${what} ${formatUsd(neededMicros)}. ` +
           `The budget renews on ${state.renewsAt.toISOString().slice(0, 10)} at 00:00 UTC (${state.renewsAt.toISOString()}).`,
       );
     }

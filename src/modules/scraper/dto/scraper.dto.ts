@@ -1,11 +1,11 @@
 import { ApiProperty, IntersectionType } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
   buildMessage,
   IsBoolean,
   IsIn,
-  IsInt,
   IsNotEmpty,
+  IsNumber,
   IsObject,
   IsOptional,
   IsString,
@@ -13,20 +13,147 @@ import {
   MaxLength,
   Min,
   ValidateBy,
+  ValidateNested,
+  registerDecorator,
+  type ValidationArguments,
 } from 'class-validator';
 import { IsSafeText, PageQueryDto } from '@app/common';
 import { BILLING_SKUS } from '@app/config';
-import { MAX_RESULTS_LIMIT } from '@app/google-maps';
+import { boundsProblems, MAX_RESULTS_LIMIT, polygonProblems } from '@app/google-maps';
 import { BudgetDto } from '../../spend/dto/spend.dto.js';
 import { toUsd } from '../../spend/spend.money.js';
 import type { ScrapeEstimate } from '../scrape-cost.service.js';
 import { normalizeQueryPart } from '../scraper.cache-key.js';
 import { MAX_BATCH_AREAS } from '../scraper.constants.js';
 import {
+  SCRAPE_COVERAGES,
   SCRAPER_JOB_STATUSES,
+  type ScrapeCoverage,
   type ScraperJob,
   type ScraperJobStatus,
 } from '../entities/scraper-job.entity.js';
+
+/**
+ * The most `max_results` the body itself accepts in area mode; the deployment's own limit
+ * (SCRAPER_AREA_MAX_RESULTS, default 2,000, at most this) is checked by the service.
+ */
+export const AREA_MAX_RESULTS_CEILING = 30_000;
+
+/** `max_results`: 1–60 for a query, 1–AREA_MAX_RESULTS_CEILING in area mode. */
+function IsMaxResultsForCoverage() {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isMaxResultsForCoverage',
+      target: object.constructor,
+      propertyName,
+      validator: {
+        validate: (value: unknown, args: ValidationArguments) => {
+          const limit =
+            (args.object as { coverage?: string }).coverage === 'area'
+              ? AREA_MAX_RESULTS_CEILING
+              : MAX_RESULTS_LIMIT;
+          return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= limit;
+        },
+        defaultMessage: (args?: ValidationArguments) => {
+          const area = (args?.object as { coverage?: string })?.coverage === 'area';
+          const value = args?.value as unknown;
+          if (!Number.isInteger(value)) return 'max_results must be an integer number';
+          if ((value as number) < 1) return 'max_results must not be less than 1';
+          return area
+            ? `max_results must not be greater than ${AREA_MAX_RESULTS_CEILING} in area mode`
+            : `max_results must not be greater than ${MAX_RESULTS_LIMIT} (Google's limit for one query; coverage "area" goes further)`;
+        },
+      },
+    });
+}
+
+/** A GeoJSON Polygon: closed rings of [lng, lat]. */
+function IsGeoJsonPolygon() {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isGeoJsonPolygon',
+      target: object.constructor,
+      propertyName,
+      validator: {
+        validate: (value: unknown) => polygonProblems(value).length === 0,
+        defaultMessage: (args?: ValidationArguments) => polygonProblems(args?.value).join('; '),
+      },
+    });
+}
+
+/** South-west really south-west of north-east. */
+function IsOrderedBounds() {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isOrderedBounds',
+      target: object.constructor,
+      propertyName,
+      validator: {
+        validate: (value: unknown) => {
+          const b = value as BoundsDto | undefined;
+          if (!b?.south_west || !b?.north_east) return true; // the nested checks report it
+          return boundsProblems(BoundsDto.toBounds(b)).length === 0;
+        },
+        defaultMessage: (args?: ValidationArguments) =>
+          boundsProblems(BoundsDto.toBounds(args?.value as BoundsDto)).join('; '),
+      },
+    });
+}
+
+export class LatLngDto {
+  /** Latitude, -90–90. */
+  @ApiProperty({ example: -6.2, minimum: -90, maximum: 90 })
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-90)
+  @Max(90)
+  lat!: number;
+
+  /** Longitude, -180–180. */
+  @ApiProperty({ example: 106.82, minimum: -180, maximum: 180 })
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-180)
+  @Max(180)
+  lng!: number;
+}
+
+export class BoundsDto {
+  @ApiProperty({ type: LatLngDto })
+  @IsObject()
+  @ValidateNested()
+  @Type(() => LatLngDto)
+  south_west!: LatLngDto;
+
+  @ApiProperty({ type: LatLngDto })
+  @IsObject()
+  @ValidateNested()
+  @Type(() => LatLngDto)
+  north_east!: LatLngDto;
+
+  static toBounds(dto: BoundsDto) {
+    return {
+      sw: { lat: dto.south_west.lat, lng: dto.south_west.lng },
+      ne: { lat: dto.north_east.lat, lng: dto.north_east.lng },
+    };
+  }
+}
+
+export class GeoJsonPolygonDto {
+  @ApiProperty({ enum: ['Polygon'] }) type!: 'Polygon';
+  /** Rings of `[longitude, latitude]` positions, each closed (last = first); rings after the first are holes. */
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'array', items: { type: 'array', items: { type: 'number' } } },
+    example: [
+      [
+        [106.81, -6.21],
+        [106.83, -6.21],
+        [106.83, -6.19],
+        [106.81, -6.21],
+      ],
+    ],
+  })
+  coordinates!: number[][][];
+}
 
 const trimText = (value: unknown) =>
   typeof value === 'string' ? value.replace(/\s+/g, ' ').trim() : value;
@@ -111,41 +238,69 @@ export class CreateScrapeJobDto {
   @IsAreaList()
   kecamatan?: string | string[];
 
-  /** How many places to fetch: 1–60 (Google's limit), default 20. */
-  @ApiProperty({ required: false, minimum: 1, maximum: MAX_RESULTS_LIMIT, default: 20 })
+  /**
+   * How many places to fetch: 1–60 (Google's limit for one query), default 20. With
+   * `coverage: "area"`: up to SCRAPER_AREA_MAX_RESULTS (default 2,000), which is also the default.
+   */
+  @ApiProperty({
+    required: false,
+    minimum: 1,
+    maximum: AREA_MAX_RESULTS_CEILING,
+    default: 20,
+    description:
+      'How many places to fetch: 1–60 (Google’s limit for one query), default 20. With coverage "area": ' +
+      'up to SCRAPER_AREA_MAX_RESULTS (default 2,000), which is then also the default.',
+  })
   @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_RESULTS_LIMIT)
-  max_results: number = 20;
+  @IsMaxResultsForCoverage()
+  max_results?: number;
+
+  /**
+   * `query` (default): one Text Search, at most 60 places. `area`: every place of the area —
+   * the kecamatan within the location (resolved to its viewport), or `bounds` / `polygon` —
+   * searched rectangle by rectangle (Google Places provider only).
+   */
+  @ApiProperty({
+    required: false,
+    enum: SCRAPE_COVERAGES,
+    default: 'query',
+    description:
+      '`query`: one Text Search (at most 60 places). `area`: every place of the kecamatan within the location ' +
+      '(or of `bounds` / `polygon`), searched rectangle by rectangle; Google Places provider only (422 otherwise).',
+  })
+  @IsOptional()
+  @IsIn(SCRAPE_COVERAGES)
+  coverage: ScrapeCoverage = 'query';
+
+  /** Area mode: the rectangle to cover instead of the kecamatan's viewport. */
+  @ApiProperty({
+    required: false,
+    type: BoundsDto,
+    description: 'Area mode: the rectangle to cover instead of the kecamatan’s viewport.',
+  })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => BoundsDto)
+  @IsOrderedBounds()
+  bounds?: BoundsDto;
+
+  /** Area mode: a GeoJSON Polygon to cover; places outside it are dropped. */
+  @ApiProperty({
+    required: false,
+    type: GeoJsonPolygonDto,
+    description:
+      'Area mode: a GeoJSON Polygon (closed rings of [lng, lat]) to cover; places outside it are dropped.',
+  })
+  @IsOptional()
+  @IsGeoJsonPolygon()
+  polygon?: GeoJsonPolygonDto;
 
   /** Skip the cache and scrape again (the fresh result refreshes the cache). */
   @ApiProperty({ required: false, default: false })
   @IsOptional()
   @IsBoolean()
   refresh: boolean = false;
-
-  /** `query` (default): what one Text Search returns (≤ 60); `area`: every place in the area, by a grid of searches. */
-  @ApiProperty({ required: false, enum: ['query', 'area'], default: 'query' })
-  @IsOptional()
-  @IsIn(['query', 'area'])
-  coverage: 'query' | 'area' = 'query';
-
-  /** Area coverage: the area as south-west / north-east corners, instead of the kecamatan's viewport. */
-  @ApiProperty({
-    required: false,
-    type: Object,
-    example: { south_west: { lat: -6.25, lng: 106.79 }, north_east: { lat: -6.22, lng: 106.82 } },
-  })
-  @IsOptional()
-  @IsObject()
-  bounds?: Record<string, unknown>;
-
-  /** Area coverage: the area as a GeoJSON Polygon; places outside it are dropped. */
-  @ApiProperty({ required: false, type: Object, example: { type: 'Polygon', coordinates: [] } })
-  @IsOptional()
-  @IsObject()
-  polygon?: Record<string, unknown>;
 }
 
 /** What a job's provider requests cost (estimated from the price table). */
@@ -184,7 +339,7 @@ export class ScrapeEstimateDto {
   @ApiProperty({ type: UsdRangeDto }) estimated_usd!: UsdRangeDto;
   /** The caller's month. */
   @ApiProperty({ type: BudgetDto }) budget!: BudgetDto;
-  /** False: `POST /api/scraper/jobs` with this body would answer 402 (the maximum exceeds what is left). */
+  /** False: `POST /api/scraper/jobs` with this body would answer 402 (a query's maximum, or an area's minimum, exceeds what is left). */
   @ApiProperty() affordable!: boolean;
 
   static from(estimate: ScrapeEstimate, budget: BudgetDto): ScrapeEstimateDto {
@@ -198,9 +353,25 @@ export class ScrapeEstimateDto {
       requests: estimate.requests,
       estimated_usd: { min: toUsd(estimate.usdMicros.min), max },
       budget,
-      affordable: budget.remaining_usd === null || max <= budget.remaining_usd,
+      // As admission decides: a query's most, an area's least (an area job stops at the budget).
+      affordable:
+        budget.remaining_usd === null ||
+        (estimate.coverage === 'area' ? toUsd(estimate.usdMicros.min) : max) <=
+          budget.remaining_usd,
     };
   }
+}
+
+export class RectanglesProgressDto {
+  /** Cells searched or taken from the cache so far. */
+  @ApiProperty() done!: number;
+  /** Cells known so far (grows as full cells are split into four). */
+  @ApiProperty() known!: number;
+}
+
+export class RectanglesResultDto extends RectanglesProgressDto {
+  /** Cells taken from the cache (no request). */
+  @ApiProperty() cached!: number;
 }
 
 export class ScrapeResultDto {
@@ -210,6 +381,24 @@ export class ScrapeResultDto {
   @ApiProperty() inserted!: number;
   /** Skipped: you already had a place with that name in that kecamatan. */
   @ApiProperty() duplicates!: number;
+  /** Area mode: `complete` (every cell of the area searched) or `truncated`. */
+  @ApiProperty({ required: false, enum: ['complete', 'truncated'] })
+  coverage?: 'complete' | 'truncated';
+  /**
+   * Why an area job stopped early: `budget` (the spending budget refused a request), `requests`
+   * (SCRAPER_AREA_MAX_REQUESTS), `depth` (a cell still full at SCRAPER_AREA_MAX_DEPTH), `max_results`.
+   */
+  @ApiProperty({
+    required: false,
+    nullable: true,
+    enum: ['budget', 'requests', 'depth', 'max_results'],
+  })
+  truncated_reason?: 'budget' | 'requests' | 'depth' | 'max_results' | null;
+  /** Area mode: billed requests the job made (cells from the cache cost none). */
+  @ApiProperty({ required: false }) requests?: number;
+  /** Area mode: rectangles (grid cells) done, known, and taken from the cache. */
+  @ApiProperty({ required: false, type: () => RectanglesResultDto })
+  rectangles?: RectanglesResultDto;
 }
 
 export class ScrapeJobAcceptedDto {
@@ -242,6 +431,10 @@ export class ScraperJobDto {
   @ApiProperty() location!: string;
   @ApiProperty({ type: String, nullable: true }) kecamatan!: string | null;
   @ApiProperty() max_results!: number;
+  @ApiProperty({ enum: SCRAPE_COVERAGES }) coverage!: ScrapeCoverage;
+  /** Area mode, while it runs and after: cells done / known. */
+  @ApiProperty({ type: RectanglesProgressDto, nullable: true })
+  rectangles!: RectanglesProgressDto | null;
   @ApiProperty({ format: 'date-time' }) created_at!: string;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) started_at!: string | null;
   @ApiProperty({ type: String, format: 'date-time', nullable: true }) finished_at!: string | null;
@@ -269,6 +462,11 @@ export class ScraperJobDto {
       location: job.location,
       kecamatan: job.kecamatan,
       max_results: job.maxResults,
+      coverage: job.coverage ?? 'query',
+      rectangles:
+        job.rectanglesKnown === null || job.rectanglesKnown === undefined
+          ? null
+          : { done: job.rectanglesDone ?? 0, known: job.rectanglesKnown },
       created_at: job.createdAt.toISOString(),
       started_at: job.startedAt?.toISOString() ?? null,
       finished_at: job.finishedAt?.toISOString() ?? null,

@@ -24,7 +24,17 @@ export interface ScrapeResult {
   inserted: number;
   /** Skipped: the user already had a place with that name in that kecamatan. */
   duplicates: number;
+  /** Area coverage only: whether every cell of the area was searched, and if not why. */
+  coverage?: 'complete' | 'truncated';
+  truncated_reason?: 'budget' | 'requests' | 'depth' | 'max_results' | null;
+  /** Area coverage only: billed requests this job made (cached cells cost none). */
+  requests?: number;
+  /** Area coverage only: cells done (searched or from the cache), known, and taken from the cache. */
+  rectangles?: { done: number; known: number; cached: number };
 }
+
+export const SCRAPE_COVERAGES = ['query', 'area'] as const;
+export type ScrapeCoverage = (typeof SCRAPE_COVERAGES)[number];
 
 /** One scrape request: the row the API answers from; the Bull job carries its id. */
 @Entity('scraper_jobs')
@@ -81,6 +91,21 @@ export class ScraperJob {
 
   @Column({ type: 'jsonb', nullable: true })
   result!: ScrapeResult | null;
+
+  /** `query`: one Text Search (≤ 60 places); `area`: the area covered cell by cell. */
+  @Column({ type: 'varchar', length: 8, default: 'query' })
+  coverage!: ScrapeCoverage;
+
+  /** The area given (`bounds`, or `polygon` and its bounds); null: the kecamatan's viewport. */
+  @Column({ type: 'jsonb', nullable: true })
+  area!: { bounds: unknown; polygon?: unknown } | null;
+
+  /** Area coverage progress: cells done and known. */
+  @Column({ type: 'integer', nullable: true })
+  rectanglesDone!: number | null;
+
+  @Column({ type: 'integer', nullable: true })
+  rectanglesKnown!: number | null;
 
   @Column({ type: 'text', nullable: true })
   error!: string | null;
