@@ -3,6 +3,7 @@ import { CreateCrawler1763800100000 } from './1763800100000-create-crawler.js';
 import { CreateScraperAndPlaces1763800200000 } from './1763800200000-create-scraper-and-places.js';
 import { CreateAuthSessions1764000300000 } from './1764000300000-create-auth-sessions.js';
 import { PlacesSearchIndexes1764000500000 } from './1764000500000-places-search-indexes.js';
+import { PlacesFoldInline1764000500100 } from './1764000500100-places-fold-inline.js';
 
 /** Every migration, in order. A new migration file must be added here. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   CreateScraperAndPlaces1763800200000,
   CreateAuthSessions1764000300000,
   PlacesSearchIndexes1764000500000,
+  PlacesFoldInline1764000500100,
 ];
