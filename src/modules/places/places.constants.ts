@@ -8,8 +8,12 @@ export const STORE_CHUNK = 1000;
  */
 export const Q_WINDOW = 2000;
 
-/** Rows fetched per round trip while exporting: memory stays flat whatever the total. */
-export const EXPORT_FETCH = 1000;
+/**
+ * Rows fetched per round trip while exporting: memory stays flat whatever the total (~5 MB of
+ * row objects at most), and large enough that the round trips cost little (~1 ms per FETCH
+ * against ~30 ms of rows to format).
+ */
+export const EXPORT_FETCH = 5000;
 
 /**
  * How long a cached list fact (a total, a deep page's start) lives. Every committed change
