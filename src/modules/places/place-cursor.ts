@@ -53,10 +53,14 @@ export function orderBy(sort: PlaceSort): string {
   return `${expr} ${dir}${nullable ? ' NULLS LAST' : ''}, p.id ${dir}`;
 }
 
-/** Whether an index returns this list in the sort's order (so its first rows are a bounded walk). */
-export function sortServedByIndex(sort: PlaceSort, owner: boolean): boolean {
-  const { indexed } = SORTS[sort];
-  return indexed === 'all' || (indexed === 'owner' && owner);
+/**
+ * Whether a `q` search first looks among the list's first rows (PlacesService.pageRows): only
+ * for the date sorts, which an index returns for every list and which are independent of the
+ * name, so the first rows are a fair sample of the names. A name sort clusters its rows by
+ * their first word ("Apotek …" first): its first rows rarely hold a substring found elsewhere.
+ */
+export function qWindowServes(sort: PlaceSort): boolean {
+  return SORTS[sort].indexed === 'all';
 }
 
 /** The sort key as text (exact: timestamps keep their microseconds, reals round-trip), selected beside each row to build the next cursor. */

@@ -10,7 +10,7 @@ import {
   encodeCursor,
   orderBy,
   sortKeyColumn,
-  sortServedByIndex,
+  qWindowServes,
   type PlaceCursor,
 } from './place-cursor.js';
 import { PlaceReceipts } from './place-receipts.js';
@@ -105,8 +105,6 @@ interface Filter {
   base: string;
   /** The `q` condition (served by the trigram index), or null. */
   match: string | null;
-  /** The list is one user's (a user's own, or an admin's `?user_id=`). */
-  owner: boolean;
   params: unknown[];
   param: (value: unknown) => string;
 }
@@ -256,8 +254,9 @@ export class PlacesService {
    * spread over time but reads every row when the newest ones hold none (1.2–1.6 s for the
    * admin's `q=makmur` over 1M rows once 40,000 newer places held no "makmur"). So two bounded
    * steps, each with a cost fixed by this code rather than by the data's order:
-   *  1. the window: the first Q_WINDOW rows in the sort's order (an index walk), filtered by `q`
-   *     — if it holds a full page, that page is exact (every later match sorts after the window);
+   *  1. for the date sorts, the window: the first Q_WINDOW rows in the sort's order (an index
+   *     walk), filtered by `q` — if it holds a full page, that page is exact (every later match
+   *     sorts after the window);
    *  2. otherwise trigram first: the matches from the trigram index (a MATERIALIZED CTE, so the
    *     planner cannot turn it back into the walk), then a top-N sort: cost grows with the number
    *     of matches (~2.5 µs each, the recheck of places_fold), not with the rows before them.
@@ -277,7 +276,7 @@ export class PlacesService {
     const order = `ORDER BY ${orderBy(query.sort)} LIMIT ${query.limit + 1}`;
     const run = (sql: string) => this.dataSource.query<PlaceRow[]>(sql, params);
     if (!filter.match) return run(`${select} WHERE ${filter.where}${keyset} ${order}`);
-    if (sortServedByIndex(query.sort, filter.owner)) {
+    if (qWindowServes(query.sort)) {
       const rows = await run(
         `SELECT * FROM (${select} WHERE ${filter.base}${keyset}
             ORDER BY ${orderBy(query.sort)} LIMIT ${Q_WINDOW}) p
@@ -406,11 +405,11 @@ export class PlacesService {
     if (filter.kecamatan)
       clauses.push(`lower(coalesce(p.kecamatan, '')) = lower(${param(filter.kecamatan)})`);
     const base = clauses.length ? clauses.join(' AND ') : 'true';
-    if (!filter.q) return { where: base, base, match: null, owner: !!owner, params, param };
+    if (!filter.q) return { where: base, base, match: null, params, param };
     // A substring match; %, _ and \ in the text are literal.
     const pattern = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     const match = `places_fold(p.name) LIKE places_fold(${param(pattern)})`;
-    return { where: `${base} AND ${match}`, base, match, owner: !!owner, params, param };
+    return { where: `${base} AND ${match}`, base, match, params, param };
   }
 }
 
