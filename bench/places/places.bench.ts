@@ -240,7 +240,7 @@ async function explainAll(ds: DataSource): Promise<string> {
   const window = (base: string, order: string) =>
     `SELECT * FROM (SELECT ${cols} FROM google_map_places p WHERE ${base} ${order} LIMIT ${Q_WINDOW}) p WHERE ${q} ${order} LIMIT 21`;
   const trigramFirst = (base: string, order: string) =>
-    `WITH p AS MATERIALIZED (SELECT ${cols} FROM google_map_places p WHERE ${base} AND ${q}) SELECT * FROM p ${order} LIMIT 21`;
+    `SELECT * FROM (SELECT ${cols} FROM google_map_places p WHERE ${base} AND ${q} OFFSET 0) p ${order} LIMIT 21`;
   const statements: Array<[string, string]> = [
     ['user · first page', `SELECT ${cols} FROM google_map_places p WHERE ${user} ${desc} LIMIT 21`],
     [

@@ -257,9 +257,10 @@ export class PlacesService {
    *  1. for the date sorts, the window: the first Q_WINDOW rows in the sort's order (an index
    *     walk), filtered by `q` — if it holds a full page, that page is exact (every later match
    *     sorts after the window);
-   *  2. otherwise trigram first: the matches from the trigram index (a MATERIALIZED CTE, so the
-   *     planner cannot turn it back into the walk), then a top-N sort: cost grows with the number
-   *     of matches (~2.5 µs each, the recheck of places_fold), not with the rows before them.
+   *  2. otherwise trigram first: the matches from the trigram index (a subquery behind an
+   *     OFFSET 0 fence, so the planner cannot turn it back into the walk), then a top-N sort: the
+   *     cost grows with the number of matches (~1 µs each, mostly the recheck of places_fold),
+   *     not with the rows before them.
    */
   private async pageRows(
     query: ListPlacesQueryDto,
@@ -284,9 +285,10 @@ export class PlacesService {
       );
       if (rows.length > query.limit) return rows;
     }
-    return run(
-      `WITH p AS MATERIALIZED (${select} WHERE ${filter.where}${keyset}) SELECT * FROM p ${order}`,
-    );
+    // OFFSET 0 keeps the subquery from being merged into the outer query: planned alone, with
+    // no order to keep, it takes the trigram bitmap; the outer top-N sort then streams its rows
+    // (a MATERIALIZED CTE did the same but wrote the matches to a temp file first).
+    return run(`SELECT * FROM (${select} WHERE ${filter.where}${keyset} OFFSET 0) p ${order}`);
   }
 
   /** The exact number of places matching the filters, remembered for this generation. */
