@@ -76,7 +76,7 @@ const XLSX_WIDTHS: Partial<Record<Field, number>> = {
 
 /**
  * How much sheet XML may wait, uncompressed, between exceljs and the zip's deflate stage before
- * the export stops fetching rows: ~1,000 rows' worth. What lies beyond it (deflate's output, the
+ * the export stops fetching rows: a few hundred rows' worth. What lies beyond it (deflate's output, the
  * zip stream, the response) is plain Node streams that pipe() already holds to their
  * high-water marks.
  */
