@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Place } from '@app/google-maps';
 import { PlacesService } from '../../src/modules/places/places.service.js';
+import { EXPORT_FETCH, Q_WINDOW } from '../../src/modules/places/places.constants.js';
 import { TcpProxy } from '../utils/tcp-proxy.js';
 import {
   createTestApp,
@@ -231,16 +232,17 @@ describe('Places', () => {
 
   it('exports more than one cursor chunk in order', async () => {
     const user = await createUser(t);
+    const count = EXPORT_FETCH + 500;
     await places.store(
       { userId: user.id, jobId: null, keyword: 'bulk', location: 'Jakarta', kecamatan: null },
-      Array.from({ length: 2500 }, (_, i) => place(`P${String(i).padStart(5, '0')}`)),
+      Array.from({ length: count }, (_, i) => place(`P${String(i).padStart(5, '0')}`)),
     );
     const res = await t.http.get('/api/places/export?format=json&sort=name', user.token);
-    expect(res.body).toHaveLength(2500);
+    expect(res.body).toHaveLength(count);
     expect(res.body[0].name).toBe('P00000');
-    expect(res.body[2499].name).toBe('P02499');
+    expect(res.body[count - 1].name).toBe(`P${String(count - 1).padStart(5, '0')}`);
     const csv = await t.http.get('/api/places/export', user.token);
-    expect((csv.body as string).trimEnd().split('\r\n')).toHaveLength(2501);
+    expect((csv.body as string).trimEnd().split('\r\n')).toHaveLength(count + 1);
   });
 
   it('answers 422 for bad query parameters and 401 without a token', async () => {
@@ -401,6 +403,40 @@ describe('Places: cursor paging, accent-insensitive search, spreadsheet-safe exp
     expect(await names('cafe kopi')).toEqual(['Café Kopí Aceh']);
     expect(await names('susu bu')).toEqual(['Kópi Susu Bu Tini']);
     expect(await names('manis')).toEqual(['Teh Manis']);
+  });
+
+  it('pages a name search in the same order as the full list, also when its matches lie behind more than Q_WINDOW newer places that do not match', async () => {
+    const user = await createUser(t);
+    const makmur = (from: number, n: number) =>
+      Array.from({ length: n }, (_, i) =>
+        place(`Warung Makmur ${from + i}`, { rating: i % 3 === 0 ? null : 1 + (i % 4) }),
+      );
+    // Oldest: 30 matches; then more non-matching places than the first step looks at; newest: 5 matches.
+    await places.store(owner(user), makmur(0, 30));
+    await places.store(
+      owner(user),
+      Array.from({ length: Q_WINDOW + 100 }, (_, i) => place(`Toko Jaya ${i}`)),
+    );
+    await places.store(owner(user), makmur(30, 5));
+    for (const sort of ['-created_at', 'created_at', 'name', '-name', '-rating']) {
+      const full = await t.http.get(
+        `/api/places/export?format=json&q=MAKMUR&sort=${sort}`,
+        user.token,
+      );
+      const expected = (full.body as Array<{ id: string }>).map((p) => p.id);
+      expect(expected, sort).toHaveLength(35);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = `/api/places?q=makmur&limit=7&sort=${sort}${cursor ? `&cursor=${cursor}` : ''}`;
+        const res = await t.http.get(query, user.token);
+        expect(res.status).toBe(200);
+        expect(res.body.meta.total).toBe(35);
+        seen.push(...res.body.data.map((p: { id: string }) => p.id));
+        cursor = res.body.meta.next_cursor;
+      } while (cursor && seen.length < 100);
+      expect(seen, sort).toEqual(expected);
+    }
   });
 
   const PAYLOADS = [

@@ -3,6 +3,7 @@ import { CreateCrawler1763800100000 } from './1763800100000-create-crawler.js';
 import { CreateScraperAndPlaces1763800200000 } from './1763800200000-create-scraper-and-places.js';
 import { CreateAuthSessions1764000300000 } from './1764000300000-create-auth-sessions.js';
 import { PlacesSearchIndexes1764000500000 } from './1764000500000-places-search-indexes.js';
+import { PlacesFoldInline1764000500100 } from './1764000500100-places-fold-inline.js';
 import { ScraperAreaCoverage1764000600000 } from './1764000600000-scraper-area-coverage.js';
 import { CreateSpend1764000700000 } from './1764000700000-create-spend.js';
 import { ScraperBatchesAndRouting1764000800000 } from './1764000800000-scraper-batches-and-routing.js';
@@ -14,6 +15,7 @@ export const MIGRATIONS = [
   CreateScraperAndPlaces1763800200000,
   CreateAuthSessions1764000300000,
   PlacesSearchIndexes1764000500000,
+  PlacesFoldInline1764000500100,
   ScraperAreaCoverage1764000600000,
   CreateSpend1764000700000,
   ScraperBatchesAndRouting1764000800000,

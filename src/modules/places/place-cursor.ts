@@ -14,16 +14,26 @@ interface SortSpec {
   type: 'timestamptz' | 'text' | 'real' | 'int';
   desc: boolean;
   nullable: boolean;
+  /**
+   * Which lists a B-tree index returns in this order: all (the admin's too), only one owner's
+   * (the name index starts with user_id), or none (rating and reviews: a sort of the matches).
+   */
+  indexed: 'all' | 'owner' | 'none';
 }
 
-const spec = (expr: string, type: SortSpec['type'], nullable = false) => ({
-  asc: { expr, type, desc: false, nullable },
-  desc: { expr, type, desc: true, nullable },
+const spec = (
+  expr: string,
+  type: SortSpec['type'],
+  indexed: SortSpec['indexed'],
+  nullable = false,
+) => ({
+  asc: { expr, type, desc: false, nullable, indexed },
+  desc: { expr, type, desc: true, nullable, indexed },
 });
-const CREATED = spec('p.created_at', 'timestamptz');
-const NAME = spec('lower(p.name)', 'text');
-const RATING = spec('p.rating', 'real', true);
-const REVIEWS = spec('p.reviews_count', 'int', true);
+const CREATED = spec('p.created_at', 'timestamptz', 'all');
+const NAME = spec('lower(p.name)', 'text', 'owner');
+const RATING = spec('p.rating', 'real', 'none', true);
+const REVIEWS = spec('p.reviews_count', 'int', 'none', true);
 
 export const SORTS: Record<PlaceSort, SortSpec> = {
   created_at: CREATED.asc,
@@ -41,6 +51,16 @@ export function orderBy(sort: PlaceSort): string {
   const { expr, desc, nullable } = SORTS[sort];
   const dir = desc ? 'DESC' : 'ASC';
   return `${expr} ${dir}${nullable ? ' NULLS LAST' : ''}, p.id ${dir}`;
+}
+
+/**
+ * Whether a `q` search first looks among the list's first rows (PlacesService.pageRows): only
+ * for the date sorts, which an index returns for every list and which are independent of the
+ * name, so the first rows are a fair sample of the names. A name sort clusters its rows by
+ * their first word ("Apotek …" first): its first rows rarely hold a substring found elsewhere.
+ */
+export function qWindowServes(sort: PlaceSort): boolean {
+  return SORTS[sort].indexed === 'all';
 }
 
 /** The sort key as text (exact: timestamps keep their microseconds, reals round-trip), selected beside each row to build the next cursor. */

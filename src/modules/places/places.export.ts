@@ -75,11 +75,35 @@ const XLSX_WIDTHS: Partial<Record<Field, number>> = {
 };
 
 /**
+ * How much sheet XML may wait, uncompressed, between exceljs and the zip's deflate stage before
+ * the export stops fetching rows: a few hundred rows' worth. What lies beyond it (deflate's output, the
+ * zip stream, the response) is plain Node streams that pipe() already holds to their
+ * high-water marks.
+ */
+const XLSX_PENDING_BYTES = 256 * 1024;
+
+/**
+ * The parts of exceljs 4.4's stream writer that decide how much XML is held: the worksheet's
+ * StreamBuf (`buffers`: its last, partly filled 64 kB batch) and the PassThrough archiver wraps
+ * it in (`pipes[0]`, a readable-stream 2 stream: `_writableState` is its public-enough state),
+ * which is piped, with backpressure, into deflate once archiver reaches the sheet's entry.
+ * StreamBuf hands each batch to `pipe.write()` without looking at its return value — the one
+ * link of the chain with no backpressure.
+ */
+interface SheetStreamBuf {
+  buffers: Array<{ length: number }>;
+  pipes: Array<NodeJS.EventEmitter & { _writableState: { length: number; needDrain: boolean } }>;
+}
+
+/**
  * An Excel workbook, written with exceljs' streaming WorkbookWriter: each row is committed
  * (serialised into the zip) as it is added, so no sheet is ever held in memory. The writer
- * itself ignores backpressure (its internal stream's write() always returns true), so this
- * loop provides it: after each chunk it waits until the client has drained the output before
- * fetching the next chunk from the database.
+ * itself ignores backpressure (its internal stream's write() always returns true and passes
+ * every batch on to the zip's deflate stage at once), so without help the XML of rows the
+ * client has not taken yet piles up in front of deflate (+0.6 MB per 1,000 rows measured).
+ * This loop provides the backpressure: after each chunk of rows it waits until what is pending
+ * in front of deflate is below XLSX_PENDING_BYTES — deflate drains only as fast as the zip
+ * output, hence the client, reads — before fetching the next chunk from the database.
  *
  * Numbers are numeric cells, created_at a date cell; every text cell is a string cell (never a
  * formula), and text starting like a formula is neutralised as in CSV, except phone numbers,
@@ -108,6 +132,23 @@ function xlsxStream(chunks: AsyncIterable<PlaceDto[]>): Readable {
   }));
   sheet.getRow(1).font = { bold: true };
   sheet.getRow(1).commit();
+  const xml = (sheet as unknown as { stream: SheetStreamBuf }).stream;
+  if (!Array.isArray(xml.buffers) || !Array.isArray(xml.pipes))
+    throw new Error('exceljs changed its stream writer: XLSX backpressure needs updating');
+
+  /** Resolves once the pending XML is small enough, or the client is gone. */
+  const caughtUp = async () => {
+    for (;;) {
+      if (output.destroyed) return;
+      const entry = xml.pipes[0]?._writableState;
+      const held = xml.buffers.reduce((sum, buffer) => sum + buffer.length, 0);
+      if (held + (entry?.length ?? 0) <= XLSX_PENDING_BYTES) return;
+      // Over its high-water mark the entry stream emits 'drain' once emptied; otherwise (not
+      // wrapped yet, in the first milliseconds) there is no event: look again shortly.
+      if (entry?.needDrain) await drainedOrClosed(xml.pipes[0], output);
+      else await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  };
 
   const write = async () => {
     let rows = 1;
@@ -116,7 +157,7 @@ function xlsxStream(chunks: AsyncIterable<PlaceDto[]>): Readable {
         sheet.addRow(PLACE_FIELDS.map((field) => xlsxCell(field, place[field]))).commit();
         rows++;
       }
-      if (output.writableNeedDrain) await drainedOrClosed(output);
+      await caughtUp();
       // Client gone: leaving the loop closes the database cursor.
       if (output.destroyed) return;
     }
@@ -132,9 +173,9 @@ function xlsxStream(chunks: AsyncIterable<PlaceDto[]>): Readable {
   return output;
 }
 
-function drainedOrClosed(stream: PassThrough): Promise<unknown> {
+function drainedOrClosed(stream: NodeJS.EventEmitter, output: PassThrough): Promise<unknown> {
   const abort = new AbortController();
-  return Promise.race([once(stream, 'drain', abort), once(stream, 'close', abort)])
+  return Promise.race([once(stream, 'drain', abort), once(output, 'close', abort)])
     .catch(() => undefined)
     .finally(() => abort.abort());
 }

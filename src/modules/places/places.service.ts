@@ -10,10 +10,11 @@ import {
   encodeCursor,
   orderBy,
   sortKeyColumn,
+  qWindowServes,
   type PlaceCursor,
 } from './place-cursor.js';
 import { PlaceReceipts } from './place-receipts.js';
-import { EXPORT_FETCH, STORE_CHUNK } from './places.constants.js';
+import { EXPORT_FETCH, Q_WINDOW, STORE_CHUNK } from './places.constants.js';
 import type {
   ListPlacesQueryDto,
   PlaceDto,
@@ -95,6 +96,18 @@ const STORE_SQL = `${INSERT_PLACES}
 const STORE_NEW = new PreparedStatement<{ inserted: number; prior: number }>(
   `${INSERT_PLACES} SELECT count(*)::int AS inserted, 0 AS prior FROM ins`,
 );
+
+/** The filters as SQL, on the params array they number into. */
+interface Filter {
+  /** Every filter, `q` included. */
+  where: string;
+  /** Every filter but `q`. */
+  base: string;
+  /** The `q` condition (served by the trigram index), or null. */
+  match: string | null;
+  params: unknown[];
+  param: (value: unknown) => string;
+}
 
 interface PlaceRow extends Omit<PlaceDto, 'created_at'> {
   created_at: Date;
@@ -184,8 +197,9 @@ export class PlacesService {
    * index serves: at 200,000 places per user each costs tens of milliseconds.
    */
   async list(user: AuthUser, query: ListPlacesQueryDto): Promise<PlacePage> {
-    const { where, params, param } = this.filter(user, query);
-    const filterParams = [...params];
+    const filter = this.filter(user, query);
+    const { where } = filter;
+    const filterParams = [...filter.params];
     const scope = (user.role === 'admin' ? query.user_id : user.id) ?? ALL_PLACES;
     const filters = JSON.stringify([
       query.keyword?.toLowerCase(),
@@ -214,12 +228,7 @@ export class PlacesService {
           : await this.pageStart(query, where, filterParams, offset, cache, startEntry);
         if (!after) return []; // past the last place
       }
-      return this.dataSource.query<PlaceRow[]>(
-        `SELECT ${SELECT_COLUMNS}, ${sortKeyColumn(query.sort)} FROM google_map_places p
-          WHERE ${after ? `${where} AND ${afterCursor(after, param)}` : where}
-          ORDER BY ${orderBy(query.sort)} LIMIT ${query.limit + 1}`,
-        params,
-      );
+      return this.pageRows(query, filter, after);
     };
     const [rows, exactTotal] = await Promise.all([page(), total]);
     const more = rows.length > query.limit;
@@ -234,6 +243,52 @@ export class PlacesService {
       data: rows.map(toDto),
       meta: { page: query.page, limit: query.limit, total: exactTotal, next_cursor },
     };
+  }
+
+  /**
+   * One page's rows (`limit + 1`, the extra one telling whether a next page exists), after the
+   * cursor if any. Without `q`: one keyset query that an index answers with a seek.
+   *
+   * With `q`, the planner alone is not safe: estimating that 2 % of names match, it walks the
+   * date (or name) index newest first and filters each row, which is fast while matches are
+   * spread over time but reads every row when the newest ones hold none (1.2–1.6 s for the
+   * admin's `q=makmur` over 1M rows once 40,000 newer places held no "makmur"). So two bounded
+   * steps, each with a cost fixed by this code rather than by the data's order:
+   *  1. for the date sorts, the window: the first Q_WINDOW rows in the sort's order (an index
+   *     walk), filtered by `q` — if it holds a full page, that page is exact (every later match
+   *     sorts after the window);
+   *  2. otherwise trigram first: the matches from the trigram index (a subquery behind an
+   *     OFFSET 0 fence, so the planner cannot turn it back into the walk), then a top-N sort: the
+   *     cost grows with the number of matches (~1 µs each, mostly the recheck of places_fold),
+   *     not with the rows before them.
+   */
+  private async pageRows(
+    query: ListPlacesQueryDto,
+    filter: Filter,
+    after: PlaceCursor | null,
+  ): Promise<PlaceRow[]> {
+    const params = [...filter.params];
+    const param = (value: unknown) => {
+      params.push(value);
+      return `$${params.length}`;
+    };
+    const keyset = after ? ` AND ${afterCursor(after, param)}` : '';
+    const select = `SELECT ${SELECT_COLUMNS}, ${sortKeyColumn(query.sort)} FROM google_map_places p`;
+    const order = `ORDER BY ${orderBy(query.sort)} LIMIT ${query.limit + 1}`;
+    const run = (sql: string) => this.dataSource.query<PlaceRow[]>(sql, params);
+    if (!filter.match) return run(`${select} WHERE ${filter.where}${keyset} ${order}`);
+    if (qWindowServes(query.sort)) {
+      const rows = await run(
+        `SELECT * FROM (${select} WHERE ${filter.base}${keyset}
+            ORDER BY ${orderBy(query.sort)} LIMIT ${Q_WINDOW}) p
+          WHERE ${filter.match} ${order}`,
+      );
+      if (rows.length > query.limit) return rows;
+    }
+    // OFFSET 0 keeps the subquery from being merged into the outer query: planned alone, with
+    // no order to keep, it takes the trigram bitmap; the outer top-N sort then streams its rows
+    // (a MATERIALIZED CTE did the same but wrote the matches to a temp file first).
+    return run(`SELECT * FROM (${select} WHERE ${filter.where}${keyset} OFFSET 0) p ${order}`);
   }
 
   /** The exact number of places matching the filters, remembered for this generation. */
@@ -337,10 +392,7 @@ export class PlacesService {
    * by one (see the 1764000500000 migration): lower(keyword), lower(coalesce(kecamatan, '')),
    * and places_fold(name) for `q`, a LIKE that the trigram index answers.
    */
-  private filter(
-    user: AuthUser,
-    filter: PlaceFilterDto,
-  ): { where: string; params: unknown[]; param: (value: unknown) => string } {
+  private filter(user: AuthUser, filter: PlaceFilterDto): Filter {
     const clauses: string[] = [];
     const params: unknown[] = [];
     const param = (value: unknown) => {
@@ -354,12 +406,12 @@ export class PlacesService {
     if (filter.location) clauses.push(`lower(p.location) = lower(${param(filter.location)})`);
     if (filter.kecamatan)
       clauses.push(`lower(coalesce(p.kecamatan, '')) = lower(${param(filter.kecamatan)})`);
-    if (filter.q) {
-      // A substring match; %, _ and \ in the text are literal.
-      const pattern = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      clauses.push(`places_fold(p.name) LIKE places_fold(${param(pattern)})`);
-    }
-    return { where: clauses.length ? clauses.join(' AND ') : 'true', params, param };
+    const base = clauses.length ? clauses.join(' AND ') : 'true';
+    if (!filter.q) return { where: base, base, match: null, params, param };
+    // A substring match; %, _ and \ in the text are literal.
+    const pattern = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const match = `places_fold(p.name) LIKE places_fold(${param(pattern)})`;
+    return { where: `${base} AND ${match}`, base, match, params, param };
   }
 }
 
