@@ -448,6 +448,58 @@ describe('Places: cursor paging, accent-insensitive search, spreadsheet-safe exp
     '\r=1+1',
   ];
 
+  it('writes each CSV cell by the rule (formulas neutralised, RFC 4180 quoting, numbers and nulls as they are), the same as the JSON export holds', async () => {
+    const user = await createUser(t);
+    const tricky = [
+      '=1+1',
+      '+62 21 555',
+      '-5',
+      '@x',
+      '\t=1',
+      '\r=1',
+      'a,b',
+      'say "hi"',
+      'two\nlines',
+      'cr\rhere',
+      'Kopi = enak',
+      'Café Ñandú ☕',
+      '=a,"b"\n',
+    ];
+    await places.store(
+      owner(user),
+      tricky.map((text, i) =>
+        place(`${text} ${i}`, {
+          address: text,
+          phone: i % 2 ? text : null,
+          website: i % 3 ? null : text,
+          rating: i % 2 ? 4.3 : null,
+          reviewsCount: i,
+          category: text,
+          latitude: -6.123456789 - i / 7,
+          longitude: 106.8 + i / 3,
+          googlePlaceId: text,
+        }),
+      ),
+    );
+    const cell = (value: string | number | null): string => {
+      if (value === null) return '';
+      if (typeof value === 'number') return String(value);
+      const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
+      return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+    };
+    const json = await t.http.get('/api/places/export?format=json&sort=name', user.token);
+    expect(json.body).toHaveLength(tricky.length);
+    const expected =
+      [
+        PLACE_CONTRACT_FIELDS.join(','),
+        ...json.body.map((row: Record<string, string | number | null>) =>
+          PLACE_CONTRACT_FIELDS.map((field) => cell(row[field])).join(','),
+        ),
+      ].join('\r\n') + '\r\n';
+    const csv = await download('/api/places/export?format=csv&sort=name', user.token);
+    expect(csv.toString('utf8')).toBe(expected);
+  });
+
   it('neutralises formulas in CSV with a leading quote, phone numbers included, and adds a BOM on request', async () => {
     const user = await createUser(t);
     await places.store(

@@ -29,7 +29,7 @@ import {
   PlacePageMeta,
 } from './dto/place.dto.js';
 import { EXPORT_CONTENT_TYPES } from './places.constants.js';
-import { exportStream } from './places.export.js';
+import { csvStream, exportStream } from './places.export.js';
 import { PlacesService, type PlacePage } from './places.service.js';
 
 const uuid = new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.UNPROCESSABLE_ENTITY });
@@ -79,8 +79,11 @@ export class PlacesController {
   @ApiOkResponse({ description: 'The file (Content-Disposition: attachment)' })
   export(@CurrentUser() user: AuthUser, @Query() query: ExportPlacesQueryDto): StreamableFile {
     const stamp = new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '');
-    const rows = this.places.stream(user, query);
-    return new StreamableFile(exportStream(rows, query.format, { bom: query.bom }), {
+    const body =
+      query.format === 'csv'
+        ? csvStream(this.places.streamCsv(user, query), { bom: query.bom })
+        : exportStream(this.places.stream(user, query), query.format);
+    return new StreamableFile(body, {
       type: EXPORT_CONTENT_TYPES[query.format],
       disposition: `attachment; filename="places-${stamp}.${query.format}"`,
     });

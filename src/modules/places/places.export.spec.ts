@@ -1,7 +1,7 @@
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import type { PlaceDto } from './dto/place.dto.js';
-import { csvCell, exportStream, neutralise } from './places.export.js';
+import { csvStream, exportStream, neutralise } from './places.export.js';
 
 const place = (name: string): PlaceDto => ({
   id: '00000000-0000-0000-0000-000000000001',
@@ -32,35 +32,27 @@ async function* chunks(...batches: PlaceDto[][]) {
 }
 
 describe('places export', () => {
-  it('quotes CSV cells with commas, quotes and newlines', () => {
-    expect(csvCell('a,b')).toBe('"a,b"');
-    expect(csvCell('say "hi"')).toBe('"say ""hi"""');
-    expect(csvCell('two\nlines')).toBe('"two\nlines"');
-    expect(csvCell(null)).toBe('');
-  });
-
-  it('neutralises every text starting with =, +, -, @, tab or CR (phone numbers too), never numbers', () => {
-    expect(csvCell('=HYPERLINK("x")')).toBe(`"'=HYPERLINK(""x"")"`);
-    expect(csvCell('+1+HYPERLINK("x")')).toBe(`"'+1+HYPERLINK(""x"")"`);
-    expect(csvCell("-2+3+cmd|' /C calc'!A0")).toBe(`'-2+3+cmd|' /C calc'!A0`);
-    expect(csvCell('@SUM(A1)')).toBe(`'@SUM(A1)`);
-    expect(csvCell('\t=1')).toBe(`'\t=1`);
-    expect(csvCell('\r=1')).toBe(`"'\r=1"`);
-    expect(csvCell('+62 21 555')).toBe(`'+62 21 555`);
-    expect(csvCell(-6.2)).toBe('-6.2');
+  it('neutralises text starting like a formula (for XLSX text cells), nothing else', () => {
+    expect(neutralise('=HYPERLINK("x")')).toBe(`'=HYPERLINK("x")`);
+    expect(neutralise('+62 21 555')).toBe(`'+62 21 555`);
+    expect(neutralise('\t=1')).toBe(`'\t=1`);
     expect(neutralise('Kopi = enak')).toBe('Kopi = enak');
   });
 
-  it('writes a CSV header and one line per place, with a BOM only on request', async () => {
-    const text = await read(exportStream(chunks([place('A')], [place('B, Inc')]), 'csv'));
-    expect(text.startsWith('id,name,')).toBe(true);
-    const lines = text.trimEnd().split('\r\n');
-    expect(lines[0]).toBe(
+  it('writes the CSV header, then the lines as they come, with a BOM only on request', async () => {
+    async function* lines() {
+      yield 'a\r\n';
+      yield 'b\r\nc\r\n';
+    }
+    const text = await read(csvStream(lines()));
+    expect(text.split('\r\n')).toEqual([
       'id,name,address,phone,website,rating,reviews_count,category,latitude,longitude,google_place_id,kecamatan,location,keyword,created_at',
-    );
-    expect(lines).toHaveLength(3);
-    expect(lines[2]).toContain('"B, Inc"');
-    const bom = await read(exportStream(chunks([place('A')]), 'csv', { bom: true }));
+      'a',
+      'b',
+      'c',
+      '',
+    ]);
+    const bom = await read(csvStream(lines(), { bom: true }));
     expect(bom.startsWith('\uFEFFid,name,')).toBe(true);
   });
 

@@ -1,7 +1,7 @@
 import ExcelJS from 'exceljs';
 import { once } from 'node:events';
 import { PassThrough, Readable } from 'node:stream';
-import { PLACE_FIELDS, type ExportFormat, type PlaceDto } from './dto/place.dto.js';
+import { PLACE_FIELDS, type PlaceDto } from './dto/place.dto.js';
 
 type Field = (typeof PLACE_FIELDS)[number];
 
@@ -13,24 +13,13 @@ const FORMULA_START = /^[=+\-@\t\r]/;
 
 /**
  * Scraped text is attacker-controlled: a text cell starting with `=`, `+`, `-`, `@`, tab or
- * CR gets a leading `'`, so a spreadsheet shows it instead of running it — also a phone
- * number like "+62 21 555", which reads `'+62 21 555` in CSV (no exemption: "+1+HYPERLINK(…)"
- * looked like one too). XLSX keeps phone numbers readable as plain text cells instead.
+ * CR gets a leading `'`, so a spreadsheet shows it instead of running it. CSV applies the same
+ * rule in SQL (`csvTextCell` in places.service.ts), phone numbers included ("+62 21 555" reads
+ * `'+62 21 555`: "+1+HYPERLINK(…)" looked like one too); XLSX keeps phone numbers readable as
+ * plain text cells instead.
  */
 export function neutralise(text: string): string {
   return FORMULA_START.test(text) ? `'${text}` : text;
-}
-
-/** A CSV cell: text neutralised, then quoted when needed; numbers as they are. */
-export function csvCell(value: string | number | null | undefined): string {
-  if (value === null || value === undefined) return '';
-  if (typeof value === 'number') return String(value);
-  const text = neutralise(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-export function csvLine(place: PlaceDto): string {
-  return PLACE_FIELDS.map((field) => csvCell(place[field])).join(',') + '\r\n';
 }
 
 export interface ExportOptions {
@@ -39,19 +28,23 @@ export interface ExportOptions {
 }
 
 /**
- * Turns chunks of places into the bytes of the download, pulling the next chunk only when the
- * client has read the last: memory stays flat whatever the number of places.
+ * A CSV download: the header, then chunks of finished lines (PostgreSQL writes them, see
+ * `PlacesService.streamCsv`), each pulled only when the client has read the last.
  */
-export function exportStream(
-  chunks: AsyncIterable<PlaceDto[]>,
-  format: ExportFormat,
-  options: ExportOptions = {},
-): Readable {
-  if (format === 'xlsx') return xlsxStream(chunks);
+export function csvStream(lines: AsyncIterable<string>, options: ExportOptions = {}): Readable {
   async function* csv(): AsyncGenerator<string> {
     yield (options.bom ? '\uFEFF' : '') + PLACE_FIELDS.join(',') + '\r\n';
-    for await (const chunk of chunks) yield chunk.map(csvLine).join('');
+    yield* lines;
   }
+  return Readable.from(csv(), { objectMode: false });
+}
+
+/**
+ * Turns chunks of places into the bytes of a JSON or XLSX download, pulling the next chunk only
+ * when the client has read the last: memory stays flat whatever the number of places.
+ */
+export function exportStream(chunks: AsyncIterable<PlaceDto[]>, format: 'json' | 'xlsx'): Readable {
+  if (format === 'xlsx') return xlsxStream(chunks);
   async function* json(): AsyncGenerator<string> {
     yield '[';
     let first = true;
@@ -62,7 +55,7 @@ export function exportStream(
     }
     yield first ? ']\n' : '\n]\n';
   }
-  return Readable.from(format === 'csv' ? csv() : json(), { objectMode: false });
+  return Readable.from(json(), { objectMode: false });
 }
 
 const XLSX_WIDTHS: Partial<Record<Field, number>> = {

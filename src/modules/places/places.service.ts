@@ -15,11 +15,12 @@ import {
 } from './place-cursor.js';
 import { PlaceReceipts } from './place-receipts.js';
 import { EXPORT_FETCH, Q_WINDOW, STORE_CHUNK } from './places.constants.js';
-import type {
-  ListPlacesQueryDto,
-  PlaceDto,
-  PlaceFilterDto,
-  PlacePageMeta,
+import {
+  PLACE_FIELDS,
+  type ListPlacesQueryDto,
+  type PlaceDto,
+  type PlaceFilterDto,
+  type PlacePageMeta,
 } from './dto/place.dto.js';
 
 /** A page of places: the contract's `{data, meta: {page, limit, total}}`, plus `meta.next_cursor`. */
@@ -51,14 +52,53 @@ const SELECT_COLUMNS = `
   p.id, p.name, p.address, p.phone, p.website, p.rating, p.reviews_count, p.category,
   p.latitude, p.longitude, p.google_place_id, p.kecamatan, p.location, p.keyword, p.created_at`;
 
+/** created_at as the ISO string a PlaceDto holds (`2026-12-02T17:20:25.613Z`), formatted by PostgreSQL. */
+const CREATED_AT_ISO = `to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
 /**
- * The same columns for an export, created_at already as the ISO string a PlaceDto holds:
- * PostgreSQL formats it once, instead of node parsing a Date and formatting it back per row.
+ * The same columns for an export, created_at already as the ISO string: PostgreSQL formats it
+ * once, instead of node parsing a Date and formatting it back per row.
  */
-const EXPORT_COLUMNS = SELECT_COLUMNS.replace(
-  'p.created_at',
-  `to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS created_at`,
-);
+const EXPORT_COLUMNS = SELECT_COLUMNS.replace('p.created_at', `${CREATED_AT_ISO} AS created_at`);
+
+/**
+ * A text column as a CSV cell, written by PostgreSQL: text a spreadsheet could run as a formula
+ * (starting with `=`, `+`, `-`, `@`, tab or CR) gets a leading `'` (OWASP "CSV injection"; phone
+ * numbers too: "+62 21 555" reads `'+62 21 555`), then the cell is quoted when it holds `"`, `,`,
+ * CR or LF (RFC 4180); NULL is an empty cell.
+ */
+function csvTextCell(column: string): string {
+  const safe = `(CASE WHEN left(${column}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') THEN '''' || ${column} ELSE ${column} END)`;
+  return `CASE WHEN ${column} IS NULL THEN '' WHEN ${safe} ~ '[",\\r\\n]' THEN '"' || replace(${safe}, '"', '""') || '"' ELSE ${safe} END`;
+}
+
+/** A number column as a CSV cell: as PostgreSQL prints it (never neutralised: the database typed it). */
+const csvNumberCell = (column: string) => `coalesce(${column}::text, '')`;
+
+const CSV_CELLS: Record<(typeof PLACE_FIELDS)[number], string> = {
+  id: 'p.id::text',
+  name: csvTextCell('p.name'),
+  address: csvTextCell('p.address'),
+  phone: csvTextCell('p.phone'),
+  website: csvTextCell('p.website'),
+  rating: csvNumberCell('p.rating'),
+  reviews_count: csvNumberCell('p.reviews_count'),
+  category: csvTextCell('p.category'),
+  latitude: csvNumberCell('p.latitude'),
+  longitude: csvNumberCell('p.longitude'),
+  google_place_id: csvTextCell('p.google_place_id'),
+  kecamatan: csvTextCell('p.kecamatan'),
+  location: csvTextCell('p.location'),
+  keyword: csvTextCell('p.keyword'),
+  created_at: CREATED_AT_ISO,
+};
+
+/**
+ * A CSV export's rows as finished lines, in PLACE_FIELDS order: PostgreSQL (its own process,
+ * the other core) formats them, and node only joins one text column per row — parsing rows
+ * into objects in node-postgres was ~70 % of an API process's CPU in a CSV export.
+ */
+const CSV_LINE = `${PLACE_FIELDS.map((field) => CSV_CELLS[field]).join(` || ',' || `)} || E'\\r\\n' AS line`;
 
 /**
  * INSERT … SELECT FROM jsonb_to_recordset … ON CONFLICT DO NOTHING: one round trip per
@@ -360,7 +400,24 @@ export class PlacesService {
    * REPEATABLE READ transaction: a consistent snapshot, and memory bounded by the chunk
    * size whatever the total. Stopping the iteration (client gone) closes the cursor.
    */
-  async *stream(user: AuthUser, filter: PlaceFilterDto): AsyncGenerator<PlaceDto[]> {
+  stream(user: AuthUser, filter: PlaceFilterDto): AsyncGenerator<PlaceDto[]> {
+    return this.fetchInChunks<PlaceDto>(user, filter, EXPORT_COLUMNS);
+  }
+
+  /** As `stream`, each chunk as finished CSV lines (see CSV_LINE), without the header. */
+  async *streamCsv(user: AuthUser, filter: PlaceFilterDto): AsyncGenerator<string> {
+    for await (const rows of this.fetchInChunks<{ line: string }>(user, filter, CSV_LINE)) {
+      let text = '';
+      for (const row of rows) text += row.line;
+      yield text;
+    }
+  }
+
+  private async *fetchInChunks<T>(
+    user: AuthUser,
+    filter: PlaceFilterDto,
+    columns: string,
+  ): AsyncGenerator<T[]> {
     const { where, params } = this.filter(user, filter);
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
@@ -370,11 +427,11 @@ export class PlacesService {
       open = true;
       await runner.query(
         `DECLARE places_export NO SCROLL CURSOR FOR
-           SELECT ${EXPORT_COLUMNS} FROM google_map_places p WHERE ${where} ORDER BY ${orderBy(filter.sort)}`,
+           SELECT ${columns} FROM google_map_places p WHERE ${where} ORDER BY ${orderBy(filter.sort)}`,
         params,
       );
       for (;;) {
-        const rows = (await runner.query(`FETCH ${EXPORT_FETCH} FROM places_export`)) as PlaceDto[];
+        const rows = (await runner.query(`FETCH ${EXPORT_FETCH} FROM places_export`)) as T[];
         if (!rows.length) break;
         yield rows;
         if (rows.length < EXPORT_FETCH) break;
