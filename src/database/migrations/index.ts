@@ -7,6 +7,7 @@ import { PlacesFoldInline1764000500100 } from './1764000500100-places-fold-inlin
 import { ScraperAreaCoverage1764000600000 } from './1764000600000-scraper-area-coverage.js';
 import { CreateSpend1764000700000 } from './1764000700000-create-spend.js';
 import { ScraperBatchesAndRouting1764000800000 } from './1764000800000-scraper-batches-and-routing.js';
+import { PlacesLocationIndex1764000900000 } from './1764000900000-places-location-index.js';
 
 /** Every migration, in order. A new migration file must be added here. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   ScraperAreaCoverage1764000600000,
   CreateSpend1764000700000,
   ScraperBatchesAndRouting1764000800000,
+  PlacesLocationIndex1764000900000,
 ];

@@ -21,6 +21,7 @@ import { User } from '../../auth/entities/user.entity.js';
 @Index('google_map_places_user_keyword_idx', { synchronize: false })
 @Index('google_map_places_user_kecamatan_idx', { synchronize: false })
 @Index('google_map_places_name_trgm_idx', { synchronize: false })
+@Index('google_map_places_location_created_id_idx', { synchronize: false })
 @Index('google_map_places_user_created_id_idx', ['userId', 'createdAt', 'id'])
 @Index('google_map_places_created_id_idx', ['createdAt', 'id'])
 @Index('google_map_places_scraper_job_idx', ['scraperJobId'])
