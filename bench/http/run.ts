@@ -103,6 +103,40 @@ async function main(env: BenchEnvironment): Promise<void> {
     );
     return rows[0].id;
   };
+  /** The durable webhook of one API process, one line per request, a fresh job per run (counted after). */
+  const webhookTarget = (
+    key: string,
+    label: string,
+    service: typeof api,
+    connections: number,
+  ): Target => {
+    let jobId = '';
+    return {
+      key,
+      label,
+      system: 'project',
+      service,
+      connections,
+      spec: async () => {
+        jobId = await newJob();
+        return {
+          url: `${service.url}/api/crawler/log`,
+          method: 'POST',
+          headers: { ...JSON_HEADERS, 'x-api-key': WEBHOOK_KEY },
+          body: logBody(jobId),
+          connections,
+          durationSeconds: DURATION,
+        };
+      },
+      stored: async () => {
+        const { rows } = await db.query<{ n: number; distinct: number }>(
+          `SELECT count(*)::int AS n, count(DISTINCT message)::int AS distinct FROM crawler_job_logs WHERE job_id = $1`,
+          [jobId],
+        );
+        return rows[0];
+      },
+    };
+  };
   const earlierJob = typeof earlier === 'string' ? undefined : await startEarlierJob(earlier.url);
 
   const targets: Target[] = [];
@@ -138,61 +172,24 @@ async function main(env: BenchEnvironment): Promise<void> {
           durationSeconds: DURATION,
         }),
       });
-    let jobId = '';
-    targets.push({
-      key: `webhook-${connections}`,
-      label: `project: POST /api/crawler/log (durable), c=${connections}`,
-      system: 'project',
-      service: api,
-      connections,
-      spec: async () => {
-        jobId = await newJob();
-        return {
-          url: `${api.url}/api/crawler/log`,
-          method: 'POST',
-          headers: { ...JSON_HEADERS, 'x-api-key': WEBHOOK_KEY },
-          body: logBody(jobId),
-          connections,
-          durationSeconds: DURATION,
-        };
-      },
-      stored: async () => {
-        const { rows } = await db.query<{ n: number; distinct: number }>(
-          `SELECT count(*)::int AS n, count(DISTINCT message)::int AS distinct FROM crawler_job_logs WHERE job_id = $1`,
-          [jobId],
-        );
-        return rows[0];
-      },
-    });
+    targets.push(
+      webhookTarget(
+        `webhook-${connections}`,
+        `project: POST /api/crawler/log (durable), c=${connections}`,
+        api,
+        connections,
+      ),
+    );
   }
-  if (apiNoMetrics) {
-    let jobId = '';
-    targets.push({
-      key: 'webhook-64-nometrics',
-      label: 'project, metrics off: POST /api/crawler/log (durable), c=64',
-      system: 'project',
-      service: apiNoMetrics,
-      connections: 64,
-      spec: async () => {
-        jobId = await newJob();
-        return {
-          url: `${apiNoMetrics.url}/api/crawler/log`,
-          method: 'POST',
-          headers: { ...JSON_HEADERS, 'x-api-key': WEBHOOK_KEY },
-          body: logBody(jobId),
-          connections: 64,
-          durationSeconds: DURATION,
-        };
-      },
-      stored: async () => {
-        const { rows } = await db.query<{ n: number; distinct: number }>(
-          `SELECT count(*)::int AS n, count(DISTINCT message)::int AS distinct FROM crawler_job_logs WHERE job_id = $1`,
-          [jobId],
-        );
-        return rows[0];
-      },
-    });
-  }
+  if (apiNoMetrics)
+    targets.push(
+      webhookTarget(
+        'webhook-64-nometrics',
+        'project, metrics off: POST /api/crawler/log (durable), c=64',
+        apiNoMetrics,
+        64,
+      ),
+    );
   targets.push(
     {
       key: 'me-64',
