@@ -3,13 +3,8 @@ import { GooglePlacesClient, polygonContains, type GeoPolygon } from '@app/googl
 import { AreaCoverageService } from '../../src/modules/scraper/area/area-coverage.service.js';
 import { FakeGooglePlaces } from '../fakes/fake-google-places.js';
 import { SyntheticCity, type Rect } from '../fakes/places-city.js';
-import {
-  createTestApp,
-  createUser,
-  waitFor,
-  type TestApp,
-  type TestUser,
-} from '../utils/test-app.js';
+import { scrapeJobEnded } from '../utils/scraper.js';
+import { createTestApp, createUser, type TestApp, type TestUser } from '../utils/test-app.js';
 
 const bodyOf = (r: Rect) => ({
   south_west: { lat: r.sw.lat, lng: r.sw.lng },
@@ -46,14 +41,7 @@ describe('area coverage (coverage: "area") against the fake city', () => {
 
   const post = (user: TestUser, body: Record<string, unknown>) =>
     t.http.post('/api/scraper/jobs', { location: 'Jakarta Pusat', ...body }, user.token);
-  const finished = (user: TestUser, id: string) =>
-    waitFor(
-      async () => {
-        const j = (await t.http.get(`/api/scraper/jobs/${id}`, user.token)).body;
-        return j.status === 'completed' || j.status === 'failed' ? j : undefined;
-      },
-      { timeoutMs: 30_000, what: `job ${id}` },
-    );
+  const finished = (user: TestUser, id: string) => scrapeJobEnded(t, user, id, 30_000);
   const storedIds = async (user: TestUser) => {
     const ids: string[] = [];
     let cursor: string | undefined;
@@ -247,10 +235,7 @@ describe('area coverage (coverage: "area") against the fake city', () => {
         },
         user.token,
       );
-      const job = await waitFor(async () => {
-        const j = (await limited.http.get(`/api/scraper/jobs/${res.body.job_id}`, user.token)).body;
-        return j.status === 'completed' || j.status === 'failed' ? j : undefined;
-      });
+      const job = await scrapeJobEnded(limited, user, res.body.job_id);
       expect(job.result).toMatchObject({
         coverage: 'truncated',
         truncated_reason: 'requests',
@@ -280,10 +265,7 @@ describe('area coverage (coverage: "area") against the fake city', () => {
         },
         user.token,
       );
-      const job = await waitFor(async () => {
-        const j = (await shallow.http.get(`/api/scraper/jobs/${res.body.job_id}`, user.token)).body;
-        return j.status === 'completed' || j.status === 'failed' ? j : undefined;
-      });
+      const job = await scrapeJobEnded(shallow, user, res.body.job_id);
       expect(job.result).toMatchObject({ coverage: 'truncated', truncated_reason: 'depth' });
     } finally {
       await shallow.close();

@@ -5,13 +5,8 @@ import { SpendService } from '../../src/modules/spend/spend.service.js';
 import { FakeGooglePlaces } from '../fakes/fake-google-places.js';
 import { scrape } from '../utils/metrics.js';
 import { createOwnDatabase } from '../utils/own-database.js';
-import {
-  createTestApp,
-  createUser,
-  waitFor,
-  type TestApp,
-  type TestUser,
-} from '../utils/test-app.js';
+import { scrapeJobEnded } from '../utils/scraper.js';
+import { createTestApp, createUser, type TestApp, type TestUser } from '../utils/test-app.js';
 
 /** What the scraper's field mask is billed at: Text Search Enterprise, $35 per 1,000. */
 const SKU = 'places.text_search.enterprise';
@@ -61,14 +56,7 @@ describe('provider cost: ledger, estimate, monthly budgets', () => {
   const keyword = () => `kopi ${randomUUID().slice(0, 8)}`;
   const googleCallsFor = (kw: string) =>
     fake.requests.filter((r) => String(r.body.textQuery).startsWith(`${kw} in`)).length;
-  const finished = (user: TestUser, jobId: string) =>
-    waitFor(
-      async () => {
-        const job = (await t.http.get(`/api/scraper/jobs/${jobId}`, user.token)).body;
-        return job.status === 'completed' || job.status === 'failed' ? job : undefined;
-      },
-      { what: `job ${jobId} to finish` },
-    );
+  const finished = (user: TestUser, jobId: string) => scrapeJobEnded(t, user, jobId);
   const ledgerOf = (userId: string) =>
     db.query<Array<{ provider: string; sku: string; usd_micros: string; job_id: string }>>(
       `SELECT provider, sku, usd_micros, job_id FROM provider_requests WHERE user_id = $1 ORDER BY id`,

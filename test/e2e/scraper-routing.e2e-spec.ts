@@ -2,13 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeGooglePlaces } from '../fakes/fake-google-places.js';
 import { FakeScraperApi } from '../fakes/fake-scraper-api.js';
-import {
-  createTestApp,
-  createUser,
-  waitFor,
-  type TestApp,
-  type TestUser,
-} from '../utils/test-app.js';
+import { scrapeJobEnded } from '../utils/scraper.js';
+import { createTestApp, createUser, type TestApp, type TestUser } from '../utils/test-app.js';
 
 describe('Scraper provider routing and fallback', () => {
   let python: FakeScraperApi;
@@ -44,15 +39,7 @@ describe('Scraper provider routing and fallback', () => {
       },
     });
 
-  async function finished(t: TestApp, user: TestUser, jobId: string) {
-    return waitFor(
-      async () => {
-        const res = await t.http.get(`/api/scraper/jobs/${jobId}`, user.token);
-        return ['completed', 'failed'].includes(res.body.status) ? res.body : undefined;
-      },
-      { what: `job ${jobId} to finish` },
-    );
-  }
+  const finished = (t: TestApp, user: TestUser, jobId: string) => scrapeJobEnded(t, user, jobId);
 
   async function scrape(t: TestApp, user: TestUser, keyword: string) {
     const res = await t.http.post(

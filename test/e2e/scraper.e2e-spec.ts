@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeScraperApi } from '../fakes/fake-scraper-api.js';
+import { scrapeJobEnded } from '../utils/scraper.js';
 import { openSse } from '../utils/sse-client.js';
 import {
   createTestApp,
@@ -37,15 +38,8 @@ describe('Scraper jobs', () => {
   /** A keyword no other test uses, so cache entries and places never meet. */
   const kw = (label: string) => `${label} ${randomUUID().slice(0, 8)}`;
 
-  async function finished(user: TestUser, jobId: string, timeoutMs = 10_000) {
-    return waitFor(
-      async () => {
-        const res = await t.http.get(`/api/scraper/jobs/${jobId}`, user.token);
-        return ['completed', 'failed'].includes(res.body.status) ? res.body : undefined;
-      },
-      { timeoutMs, what: `job ${jobId} to finish` },
-    );
-  }
+  const finished = (user: TestUser, jobId: string, timeoutMs?: number) =>
+    scrapeJobEnded(t, user, jobId, timeoutMs);
 
   it('queues a job (202), runs it queued → processing → completed, and lists the places', async () => {
     const user = await createUser(t);
