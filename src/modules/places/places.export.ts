@@ -8,8 +8,11 @@ type Field = (typeof PLACE_FIELDS)[number];
 /** Columns holding numbers: written as numbers (never neutralised: the database typed them). */
 const NUMERIC: ReadonlySet<Field> = new Set(['rating', 'reviews_count', 'latitude', 'longitude']);
 
-/** What a spreadsheet could take for the start of a formula (OWASP "CSV injection"). */
-const FORMULA_START = /^[=+\-@\t\r]/;
+/**
+ * What a spreadsheet could take for the start of a formula (OWASP "CSV injection"): the one list
+ * both XLSX (`neutralise`) and CSV (`csvTextCell` in places.service.ts, in SQL) go by.
+ */
+export const FORMULA_START_CHARS: readonly string[] = ['=', '+', '-', '@', '\t', '\r'];
 
 /**
  * Scraped text is attacker-controlled: a text cell starting with `=`, `+`, `-`, `@`, tab or
@@ -19,7 +22,7 @@ const FORMULA_START = /^[=+\-@\t\r]/;
  * plain text cells instead.
  */
 export function neutralise(text: string): string {
-  return FORMULA_START.test(text) ? `'${text}` : text;
+  return FORMULA_START_CHARS.includes(text.charAt(0)) ? `'${text}` : text;
 }
 
 export interface ExportOptions {

@@ -14,6 +14,7 @@ import {
   type PlaceCursor,
 } from './place-cursor.js';
 import { PlaceReceipts } from './place-receipts.js';
+import { FORMULA_START_CHARS } from './places.export.js';
 import { EXPORT_FETCH, Q_WINDOW, STORE_CHUNK } from './places.constants.js';
 import {
   PLACE_FIELDS,
@@ -67,8 +68,13 @@ const EXPORT_COLUMNS = SELECT_COLUMNS.replace('p.created_at', `${CREATED_AT_ISO}
  * numbers too: "+62 21 555" reads `'+62 21 555`), then the cell is quoted when it holds `"`, `,`,
  * CR or LF (RFC 4180); NULL is an empty cell.
  */
+/** FORMULA_START_CHARS as SQL (`chr(61), chr(43), …`: no quoting or escaping to get wrong). */
+const FORMULA_START_SQL = FORMULA_START_CHARS.map((char) => `chr(${char.charCodeAt(0)})`).join(
+  ', ',
+);
+
 function csvTextCell(column: string): string {
-  const safe = `(CASE WHEN left(${column}, 1) IN ('=', '+', '-', '@', E'\\t', E'\\r') THEN '''' || ${column} ELSE ${column} END)`;
+  const safe = `(CASE WHEN left(${column}, 1) IN (${FORMULA_START_SQL}) THEN '''' || ${column} ELSE ${column} END)`;
   return `CASE WHEN ${column} IS NULL THEN '' WHEN ${safe} ~ '[",\\r\\n]' THEN '"' || replace(${safe}, '"', '""') || '"' ELSE ${safe} END`;
 }
 
