@@ -12,6 +12,12 @@ export const CALLER_CACHE = {
   channel: ['auth', 'invalidate'],
   /** While a broadcast fails, retry it this often until the TTL has made it moot. */
   publishRetryMs: 1_000,
+  /**
+   * How long a change waits for every listening process to confirm it applied the change before
+   * the change's HTTP answer goes out anyway (a process that is stuck or just lost Redis; its
+   * entries then last until its reconnect clears them or the TTL does).
+   */
+  ackTimeoutMs: 1_000,
 } as const;
 
 /** Access tokens already verified by this process, so a signature is checked once per process. */

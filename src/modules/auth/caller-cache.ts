@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
@@ -13,6 +14,16 @@ export interface AuthCaller extends AuthUser {
 
 /** What changed: one session ended, or something about a user did (role, all sessions). */
 export type Invalidation = { session: string } | { user: string };
+
+/** On the wire: the change, and who to confirm it to (the sender's id and its sequence number). */
+type Broadcast = Invalidation & { from?: string; seq?: number };
+
+/** A broadcast waiting for its confirmations. `expected` is unknown until PUBLISH answers. */
+interface Awaiting {
+  acks: number;
+  expected: number | null;
+  done: () => void;
+}
 
 interface Entry {
   /** `null`: the session is revoked or gone, or the user is. Both are final, so it is cached too. */
@@ -43,8 +54,11 @@ const FIND_CALLER = new PreparedStatement<CallerRow>(
  *
  * - Every code path that changes a user's role or ends a session calls `invalidate()` after its
  *   commit: applied here at once, and published on one Redis channel that every API process
- *   listens to on its own subscriber connection (Redis writes the message to every subscriber
- *   before it answers the publisher, so it is on the way before the change's HTTP answer is).
+ *   listens to on its own subscriber connection. Each listener applies it, then confirms on the
+ *   sender's own ack channel; `invalidate()` resolves once every listener PUBLISH reached has
+ *   confirmed (or after CALLER_CACHE.ackTimeoutMs), so when the change's HTTP answer goes out,
+ *   no other process can still serve the old entry. (Only knowing the message is on its way is
+ *   not enough: a loaded process can read the client's next request before the message.)
  * - Entries are trusted only while that subscription is up. When the connection drops, the
  *   cache is emptied and every request reads PostgreSQL until the subscription is confirmed
  *   again, so a message missed meanwhile cannot leave a stale entry.
@@ -58,6 +72,11 @@ export class CallerCache implements OnApplicationBootstrap, OnApplicationShutdow
   private readonly entries = new Map<string, Entry>();
   private readonly loading = new Map<string, Promise<AuthCaller | null>>();
   private readonly channel: string;
+  /** This process's id, and the channel listeners confirm its broadcasts on. */
+  private readonly id = randomUUID();
+  private readonly ackChannel: string;
+  private readonly awaiting = new Map<number, Awaiting>();
+  private seq = 0;
   private epoch = 0;
   private live = false;
   private closing = false;
@@ -68,6 +87,7 @@ export class CallerCache implements OnApplicationBootstrap, OnApplicationShutdow
     private readonly config: AppConfig,
   ) {
     this.channel = redis.key(...CALLER_CACHE.channel);
+    this.ackChannel = this.ackChannelOf(this.id);
   }
 
   /** Worker processes authenticate nobody: only API processes listen. */
@@ -78,6 +98,7 @@ export class CallerCache implements OnApplicationBootstrap, OnApplicationShutdow
   onApplicationShutdown(): void {
     this.closing = true;
     this.live = false;
+    this.stopAwaiting();
   }
 
   /** Whether entries are being served (the invalidation channel is subscribed). */
@@ -96,15 +117,27 @@ export class CallerCache implements OnApplicationBootstrap, OnApplicationShutdow
   }
 
   /**
-   * Applies a change here at once and broadcasts it to every other process. Call it after the
-   * change is committed. If Redis cannot take the message, it is retried in the background
-   * until the TTL would have expired the entries anyway; the change itself is already stored.
+   * Applies a change here at once, broadcasts it to every other process and resolves once they
+   * all confirmed they applied it. Call it after the change is committed. If Redis cannot take
+   * the message, it is retried in the background until the TTL would have expired the entries
+   * anyway; the change itself is already stored.
    */
   async invalidate(change: Invalidation): Promise<void> {
     this.apply(change);
+    // Confirmations can only reach this process while its own subscription is up.
+    const seq = ++this.seq;
+    const confirmed = this.live ? this.awaitConfirmations(seq) : null;
     try {
-      await this.redis.client.publish(this.channel, JSON.stringify(change));
+      const receivers = await this.redis.client.publish(
+        this.channel,
+        JSON.stringify({ ...change, from: this.id, seq } satisfies Broadcast),
+      );
+      if (confirmed) {
+        this.expect(seq, receivers);
+        await confirmed;
+      }
     } catch (error) {
+      this.awaiting.get(seq)?.done();
       this.logger.error(
         `could not broadcast ${JSON.stringify(change)} (${(error as Error).message}); retrying`,
       );
@@ -161,6 +194,50 @@ export class CallerCache implements OnApplicationBootstrap, OnApplicationShutdow
     }
   }
 
+  /** Resolves when `seq` has all its confirmations, or after CALLER_CACHE.ackTimeoutMs. */
+  private awaitConfirmations(seq: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        const entry = this.awaiting.get(seq);
+        if (entry)
+          this.logger.warn(
+            `invalidation ${seq}: ${entry.acks} of ${entry.expected ?? '?'} processes confirmed ` +
+              `within ${CALLER_CACHE.ackTimeoutMs} ms; answering anyway`,
+          );
+        done();
+      }, CALLER_CACHE.ackTimeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        this.awaiting.delete(seq);
+        resolve();
+      };
+      this.awaiting.set(seq, { acks: 0, expected: null, done });
+    });
+  }
+
+  /** PUBLISH answered: this many subscribers got the broadcast (this process among them). */
+  private expect(seq: number, receivers: number): void {
+    const entry = this.awaiting.get(seq);
+    if (!entry) return;
+    entry.expected = receivers;
+    if (entry.acks >= receivers) entry.done();
+  }
+
+  private confirm(seq: number): void {
+    const entry = this.awaiting.get(seq);
+    if (!entry) return; // timed out already
+    entry.acks++;
+    if (entry.expected !== null && entry.acks >= entry.expected) entry.done();
+  }
+
+  private stopAwaiting(): void {
+    for (const entry of [...this.awaiting.values()]) entry.done();
+  }
+
+  private ackChannelOf(id: string): string {
+    return this.redis.key(...CALLER_CACHE.channel, 'ack', id);
+  }
+
   private reset(): void {
     this.epoch++;
     this.loading.clear();
@@ -174,7 +251,7 @@ export class CallerCache implements OnApplicationBootstrap, OnApplicationShutdow
       autoResubscribe: false,
     });
     connection.on('ready', () => {
-      connection.subscribe(this.channel).then(
+      connection.subscribe(this.channel, this.ackChannel).then(
         () => {
           if (this.closing) return;
           this.reset();
@@ -188,12 +265,20 @@ export class CallerCache implements OnApplicationBootstrap, OnApplicationShutdow
       if (this.live) this.logger.warn('invalidation channel lost: not caching until it is back');
       this.live = false;
       this.reset();
+      // No confirmation can arrive now: whoever waits for one answers without it.
+      this.stopAwaiting();
     });
     connection.on('message', (channel: string, payload: string) => {
+      if (channel === this.ackChannel) return this.confirm(Number(payload));
       if (channel !== this.channel) return;
-      const change = parseInvalidation(payload);
-      if (change) this.apply(change);
-      else this.logger.warn(`ignoring a malformed invalidation on ${channel}`);
+      const change = parseBroadcast(payload);
+      if (!change) return this.logger.warn(`ignoring a malformed invalidation on ${channel}`);
+      if (change.from === this.id) return this.confirm(change.seq!); // applied when sent
+      this.apply(change);
+      if (change.from && change.seq !== undefined)
+        this.redis.client
+          .publish(this.ackChannelOf(change.from), String(change.seq))
+          .catch(() => undefined); // the sender stops waiting after its timeout
     });
   }
 
@@ -209,11 +294,15 @@ export class CallerCache implements OnApplicationBootstrap, OnApplicationShutdow
   }
 }
 
-function parseInvalidation(payload: string): Invalidation | null {
+function parseBroadcast(payload: string): Broadcast | null {
   try {
     const value = JSON.parse(payload) as Record<string, unknown>;
-    if (typeof value.session === 'string') return { session: value.session };
-    if (typeof value.user === 'string') return { user: value.user };
+    const reply =
+      typeof value.from === 'string' && Number.isSafeInteger(value.seq)
+        ? { from: value.from, seq: value.seq as number }
+        : {};
+    if (typeof value.session === 'string') return { session: value.session, ...reply };
+    if (typeof value.user === 'string') return { user: value.user, ...reply };
   } catch {
     /* malformed */
   }
