@@ -39,6 +39,10 @@ describe('Crawler under PostgreSQL and Redis outages', () => {
       REDIS_URL: `redis://127.0.0.1:${redisProxy.port}/0`,
       REDIS_KEY_PREFIX: uniquePrefix(),
       CRAWLER_END_SETTLE_MS: '100',
+      // A start whose move to `active` lost its reply in a Redis cut is picked up again by the
+      // stalled check: within a second here (up to twice the interval, plus the lock if it was set).
+      CRAWLER_LOCK_DURATION_MS: '2000',
+      CRAWLER_STALLED_INTERVAL_MS: '500',
     };
     a = await createCrawlerApp(fake, env);
     b = await createCrawlerApp(fake, { ...env, APP_ROLE: 'api' });

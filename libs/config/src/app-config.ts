@@ -57,6 +57,8 @@ export abstract class AppConfig {
     webhookApiKey: string;
     jobTimeoutMs: number;
     concurrency: number;
+    lockDurationMs: number;
+    stalledIntervalMs: number;
     /** `end` of a completed job's streams is held this long after completion (CRAWLER_END_SETTLE_MS). */
     endSettleMs: number;
   };
@@ -239,6 +241,8 @@ export function loadAppConfig(
       webhookApiKey,
       jobTimeoutMs: env.CRAWLER_JOB_TIMEOUT * 1000,
       concurrency: env.CRAWLER_CONCURRENCY,
+      lockDurationMs: env.CRAWLER_LOCK_DURATION_MS,
+      stalledIntervalMs: env.CRAWLER_STALLED_INTERVAL_MS,
       endSettleMs: env.CRAWLER_END_SETTLE_MS,
     },
     runpod: {

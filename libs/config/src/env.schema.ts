@@ -158,6 +158,13 @@ export const envSchema = z.object({
   /** How long a kecamatan's resolved viewport is kept (it hardly ever changes). */
   SCRAPER_AREA_VIEWPORT_TTL_HOURS: z.coerce.number().positive().default(720),
   CRAWLER_CONCURRENCY: int(1, 100).default(4),
+  /** Bull job lock of a dispatch; a dead worker's dispatch runs again after it (and a stalled check). */
+  CRAWLER_LOCK_DURATION_MS: int(500).default(30_000),
+  /**
+   * How often workers look for dispatches without a live lock. Short: it also picks up a job whose
+   * move to `active` reached Redis while its reply was lost to a connection cut (nobody runs it).
+   */
+  CRAWLER_STALLED_INTERVAL_MS: int(100).default(5_000),
 
   /** Monthly provider spend allowed per role, in USD (admins: unlimited); an admin may set one user's own. */
   SCRAPER_MONTHLY_BUDGET_USD: z.coerce.number().min(0).default(10),

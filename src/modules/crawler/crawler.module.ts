@@ -29,7 +29,16 @@ export class CrawlerModule {
       module: CrawlerModule,
       imports: [
         TypeOrmModule.forFeature([CrawlerJob, CrawlerJobLog]),
-        BullModule.registerQueue({ name: QUEUE_NAMES.crawler }),
+        BullModule.registerQueueAsync({
+          name: QUEUE_NAMES.crawler,
+          inject: [AppConfig],
+          useFactory: ({ crawler }: AppConfig) => ({
+            settings: {
+              lockDuration: crawler.lockDurationMs,
+              stalledInterval: crawler.stalledIntervalMs,
+            },
+          }),
+        }),
       ],
       controllers: [CrawlerController],
       providers: [
