@@ -14,3 +14,4 @@ export * from './queue-worker.js';
 export * from './validation/text.validators.js';
 export * from './http/validation.pipe.js';
 export * from './logging/job-log.js';
+export * from './security/shared-secret.js';

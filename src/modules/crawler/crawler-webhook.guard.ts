@@ -1,26 +1,23 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { SharedSecret } from '@app/common';
 import { AppConfig } from '@app/config';
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
-
 /**
- * RunPod's webhook key, CRAWLER_WEBHOOK_API_KEY, checked in constant time (on SHA-256 digests,
- * which have equal lengths whatever the caller sends). Shared by the guard and the webhook's lean
- * path, so both accept exactly the same keys. Cost: one SHA-256 of the header (~1 µs).
+ * RunPod's webhook key, CRAWLER_WEBHOOK_API_KEY, checked in constant time (SharedSecret).
+ * Shared by the guard and the webhook's lean path, so both accept exactly the same keys.
  */
 @Injectable()
 export class CrawlerWebhookKey {
-  private readonly expected: Buffer;
+  private readonly key: SharedSecret;
 
   constructor(config: AppConfig) {
-    this.expected = digest(config.crawler.webhookApiKey);
+    this.key = new SharedSecret(config.crawler.webhookApiKey);
   }
 
   /** Why an `X-API-Key` header is refused, or null when it is the key. */
   refusal(header: unknown): string | null {
     if (typeof header !== 'string' || header.length === 0) return 'Missing X-API-Key header';
-    return timingSafeEqual(digest(header), this.expected) ? null : 'Invalid X-API-Key';
+    return this.key.matches(header) ? null : 'Invalid X-API-Key';
   }
 }
 

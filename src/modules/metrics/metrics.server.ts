@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -7,30 +6,31 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
+import { SharedSecret } from '@app/common';
 import { AppConfig } from '@app/config';
 import { Metrics } from './metrics.service.js';
 
 export const METRICS_PATH = '/metrics';
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
-
 /**
  * `GET /metrics` on its own port (METRICS_PORT on METRICS_HOST), a tiny node:http server apart
  * from the API: not under /api, not behind the API's guards, hooks or load balancer, and present
  * in worker processes too, which have no HTTP app. With METRICS_TOKEN set it answers only
- * `Authorization: Bearer <token>` (compared in constant time).
+ * `Authorization: Bearer <token>` (a SharedSecret: constant time).
  */
 @Injectable()
 export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(MetricsServer.name);
   private server: Server | null = null;
-  private readonly expected: Buffer | null;
+  private readonly expected: SharedSecret | null;
 
   constructor(
     private readonly metrics: Metrics,
     private readonly config: AppConfig,
   ) {
-    this.expected = config.metrics.token ? digest(`Bearer ${config.metrics.token}`) : null;
+    this.expected = config.metrics.token
+      ? new SharedSecret(`Bearer ${config.metrics.token}`)
+      : null;
   }
 
   /** The bound port (0 before start or when metrics are off). */
@@ -69,11 +69,8 @@ export class MetricsServer implements OnApplicationBootstrap, OnApplicationShutd
     if (path !== METRICS_PATH) return end(res, 404, 'not found: GET /metrics\n');
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return end(res, 405, 'method not allowed\n', { allow: 'GET, HEAD' });
-    if (this.expected) {
-      const given = digest(req.headers.authorization ?? '');
-      if (!timingSafeEqual(given, this.expected))
-        return end(res, 401, 'unauthorized\n', { 'www-authenticate': 'Bearer' });
-    }
+    if (this.expected && !this.expected.matches(req.headers.authorization ?? ''))
+      return end(res, 401, 'unauthorized\n', { 'www-authenticate': 'Bearer' });
     try {
       const { contentType, body } = await this.metrics.exposition();
       end(res, 200, req.method === 'HEAD' ? '' : body, { 'content-type': contentType });
