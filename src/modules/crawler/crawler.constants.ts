@@ -24,7 +24,10 @@ export const LATE_LINE_GRACE_SECONDS = 300;
 export const MAX_LINES_PER_REQUEST = 500;
 export const MAX_LINE_LENGTH = 16_384;
 
-/** Group commit: at most this many batch INSERTs in flight per process; lines arriving meanwhile wait for the next batch. */
+/**
+ * Group commit: at most this many batches in flight per process, and one per job (see
+ * CrawlerLogWriter.takeReady); lines arriving meanwhile wait for the next batch.
+ */
 export const LOG_WRITER_MAX_IN_FLIGHT = 2;
 /** A batch larger than this is split into several statements. */
 export const LOG_WRITER_MAX_BATCH_LINES = 5_000;

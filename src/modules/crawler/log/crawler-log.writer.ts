@@ -122,6 +122,8 @@ SELECT log_count, status, user_id, prev_status FROM upd`);
 export class CrawlerLogWriter {
   private readonly logger = new Logger(CrawlerLogWriter.name);
   private pending = new Map<string, PendingJob>();
+  /** Jobs with a batch being written: their new lines wait in `pending` for the next one. */
+  private readonly writing = new Set<string>();
   private inFlight = 0;
   private scheduled = false;
 
@@ -154,15 +156,38 @@ export class CrawlerLogWriter {
     // setImmediate, not a timer: requests parsed in the same turn of the event loop join this batch at no added latency.
     setImmediate(() => {
       this.scheduled = false;
-      if (this.pending.size === 0 || this.inFlight >= LOG_WRITER_MAX_IN_FLIGHT) return;
-      const batch = this.pending;
-      this.pending = new Map();
+      if (this.inFlight >= LOG_WRITER_MAX_IN_FLIGHT) return;
+      const batch = this.takeReady();
+      if (batch.size === 0) return;
       this.inFlight++;
       void this.flush(batch).finally(() => {
         this.inFlight--;
+        for (const jobId of batch.keys()) this.writing.delete(jobId);
         if (this.pending.size) this.schedule();
       });
     });
+  }
+
+  /**
+   * The pending lines of every job not being written already. One batch per job in flight: a
+   * second statement for the same job would only queue on its row lock (and pay its own WAL
+   * flush), so lines arriving meanwhile join the job's next batch, written once this one commits.
+   */
+  private takeReady(): Map<string, PendingJob> {
+    if (this.writing.size === 0) {
+      const batch = this.pending;
+      this.pending = new Map();
+      for (const jobId of batch.keys()) this.writing.add(jobId);
+      return batch;
+    }
+    const batch = new Map<string, PendingJob>();
+    for (const [jobId, entry] of this.pending) {
+      if (this.writing.has(jobId)) continue;
+      batch.set(jobId, entry);
+      this.writing.add(jobId);
+    }
+    for (const jobId of batch.keys()) this.pending.delete(jobId);
+    return batch;
   }
 
   private async flush(batch: Map<string, PendingJob>): Promise<void> {
