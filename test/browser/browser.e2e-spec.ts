@@ -4,6 +4,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlacesService } from '../../src/modules/places/places.service.js';
 import { FakeRunpod } from '../fakes/fake-runpod.js';
+import { FakeScraperApi } from '../fakes/fake-scraper-api.js';
 import { createCrawlerApp, postLines } from '../utils/crawler.js';
 import { createUser, waitFor, type TestApp, type TestUser } from '../utils/test-app.js';
 import { ClientPage } from './client-page.js';
@@ -24,6 +25,7 @@ interface ApiAnswer {
 }
 interface WatchState {
   lines: Array<{ id: string; data: string }>;
+  named: Array<{ type: string; id: string; data: string }>;
   ends: Array<{ id: string; data: string }>;
   errors: number[];
   opens: number;
@@ -49,6 +51,7 @@ describe('In a real browser, from another origin', { timeout: 60_000 }, () => {
   let admin: TestUser;
   const client = new ClientPage();
   const fake = new FakeRunpod();
+  const scraperApi = new FakeScraperApi({ apiKey: 'scraper-test-key' });
   /** Log-stream requests as the API server received them (the browser's reconnects included). */
   const streamRequests: StreamRequest[] = [];
   /** Log-stream answers as the browser received them. */
@@ -60,8 +63,8 @@ describe('In a real browser, from another origin', { timeout: 60_000 }, () => {
       path,
       options,
     ] as const);
-  const watch = (path: string) =>
-    page.evaluate((p) => (globalThis as any).gm.watch(p) as number, path);
+  const watch = (path: string, types: string[] = []) =>
+    page.evaluate(([p, n]) => (globalThis as any).gm.watch(p, n) as number, [path, types] as const);
   const watchState = (index: number) =>
     page.evaluate((i) => (globalThis as any).gm.state(i) as WatchState, index);
   const closeWatch = (index: number) =>
@@ -104,7 +107,12 @@ describe('In a real browser, from another origin', { timeout: 60_000 }, () => {
   beforeAll(async () => {
     const origin = await client.start();
     await fake.start();
-    t = await createCrawlerApp(fake, { CORS_ORIGINS: origin });
+    await scraperApi.start();
+    t = await createCrawlerApp(fake, {
+      CORS_ORIGINS: origin,
+      PYTHON_SCRAPER_API_URL: scraperApi.url,
+      PYTHON_SCRAPER_API_KEY: 'scraper-test-key',
+    });
     admin = await createUser(t, 'admin');
     t.app.getHttpServer().on('request', (req: IncomingMessage) => {
       const match = /^\/api\/crawler\/logs\/([^/?]+)/.exec(req.url ?? '');
@@ -132,6 +140,7 @@ describe('In a real browser, from another origin', { timeout: 60_000 }, () => {
     await browser?.close();
     await t?.close();
     await fake.close();
+    await scraperApi.stop();
     await client.close();
   });
 
@@ -314,6 +323,80 @@ describe('In a real browser, from another origin', { timeout: 60_000 }, () => {
       expect(changed.body).toMatchObject({ id: user.id, role: 'premium' });
       const me = await api('GET', '/api/auth/me', { token: user.token });
       expect(me.body.role).toBe('premium');
+    });
+  });
+
+  it('watches a batch of areas through one EventSource (named events) to its end, and the browser stops', async () => {
+    await step('scraper-batch-stream', async () => {
+      const token = await registerAndLogin(`batch-${Date.now()}@example.com`, 'browser-password');
+      // Slow enough that the page sees the jobs run, not only their final state.
+      scraperApi.latencyMs = 200;
+      const started = await api('POST', '/api/scraper/jobs', {
+        body: {
+          keyword: `browser bakso ${Date.now()}`,
+          location: 'Bandung',
+          kecamatan: ['Coblong', 'Sukajadi', 'Cidadap'],
+        },
+        token,
+      });
+      expect(started.status, started.error).toBe(202);
+      const batchId = started.body.batch_id as string;
+      const jobIds = (started.body.jobs as Array<{ job_id: string }>).map((j) => j.job_id).sort();
+      const watcher = await watch(`/api/scraper/batches/${batchId}/events?access_token=${token}`, [
+        'status',
+        'progress',
+        'batch',
+      ]);
+      const settled = await waitFor(
+        async () => {
+          const state = await watchState(watcher);
+          return state.readyState === CLOSED || state.ends.length > 1 ? state : null;
+        },
+        {
+          timeoutMs: RECONNECT_TIMEOUT_MS,
+          what: 'the batch stream to end and the browser to stop',
+        },
+      );
+      expect(settled.ends).toHaveLength(1);
+      expect(JSON.parse(settled.ends[0].data)).toMatchObject({
+        batch_id: batchId,
+        status: 'completed',
+        areas: 3,
+        jobs_by_status: { completed: 3 },
+      });
+      const statuses = settled.named
+        .filter((e) => e.type === 'status')
+        .map((e) => JSON.parse(e.data) as { job_id: string; status: string });
+      expect([...new Set(statuses.map((s) => s.job_id))].sort()).toEqual(jobIds);
+      for (const jobId of jobIds)
+        expect(statuses.filter((s) => s.job_id === jobId).at(-1)?.status).toBe('completed');
+      expect(settled.named.some((e) => e.type === 'batch')).toBe(true);
+      // The reconnect after `end` was answered 204, so EventSource stopped for good.
+      expect(settled.readyState).toBe(CLOSED);
+    });
+  });
+
+  it("sets a user's monthly budget as admin through fetch (PUT passes the CORS preflight); the user sees it", async () => {
+    await step('put-budget', async () => {
+      const login = await api('POST', '/api/auth/login', {
+        body: { email: admin.email, password: admin.password },
+      });
+      expect(login.status, login.error).toBe(200);
+      const user = await createUser(t);
+
+      const set = await api('PUT', `/api/admin/users/${user.id}/budget`, {
+        body: { monthly_budget_usd: 2.5 },
+        token: login.body.access_token,
+      });
+      expect(set.status, set.error).toBe(200);
+      expect(set.body).toMatchObject({ limit_usd: 2.5, own_budget_usd: 2.5 });
+      const status = await api('GET', '/api/rate-limit/status', { token: user.token });
+      expect(status.status, status.error).toBe(200);
+      expect(status.body.spend).toMatchObject({
+        limit_usd: 2.5,
+        own_budget_usd: 2.5,
+        spent_usd: 0,
+      });
     });
   });
 

@@ -38,9 +38,15 @@ window.gm = {
     }
   },
 
-  /** Opens an EventSource on path and records everything it sees; answers its index. */
-  watch(path) {
-    const w = { lines: [], ends: [], errors: [], opens: 0, es: new EventSource(this.base + path) };
+  /**
+   * Opens an EventSource on path and records everything it sees: unnamed events as lines, and
+   * the named event types listed (e.g. the scraper's status / progress / batch) in order.
+   * Answers its index.
+   */
+  watch(path, types = []) {
+    const w = { lines: [], named: [], ends: [], errors: [], opens: 0, es: new EventSource(this.base + path) };
+    for (const type of types)
+      w.es.addEventListener(type, (e) => w.named.push({ type, id: e.lastEventId, data: e.data }));
     w.es.onopen = () => { w.opens++; show('stream open (' + w.opens + ')'); };
     w.es.onmessage = (e) => {
       w.lines.push({ id: e.lastEventId, data: e.data });
@@ -62,7 +68,7 @@ window.gm = {
 
   state(index) {
     const w = this.watchers[index];
-    return { lines: w.lines, ends: w.ends, errors: w.errors, opens: w.opens, readyState: w.es.readyState };
+    return { lines: w.lines, named: w.named, ends: w.ends, errors: w.errors, opens: w.opens, readyState: w.es.readyState };
   },
 
   close(index) {
