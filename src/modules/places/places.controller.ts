@@ -29,7 +29,7 @@ import {
   PlacePageMeta,
 } from './dto/place.dto.js';
 import { EXPORT_CONTENT_TYPES } from './places.constants.js';
-import { csvStream, exportStream } from './places.export.js';
+import { exportStream } from './places.export.js';
 import { PlacesService, type PlacePage } from './places.service.js';
 
 const uuid = new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.UNPROCESSABLE_ENTITY });
@@ -77,11 +77,14 @@ export class PlacesController {
   })
   @ApiProduces(...Object.values(EXPORT_CONTENT_TYPES).map((type) => type.split(';')[0]))
   @ApiOkResponse({ description: 'The file (Content-Disposition: attachment)' })
-  export(@CurrentUser() user: AuthUser, @Query() query: ExportPlacesQueryDto): StreamableFile {
+  async export(
+    @CurrentUser() user: AuthUser,
+    @Query() query: ExportPlacesQueryDto,
+  ): Promise<StreamableFile> {
     const stamp = new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '');
     const body =
       query.format === 'csv'
-        ? csvStream(this.places.streamCsv(user, query), { bom: query.bom })
+        ? await this.places.csvExport(user, query, { bom: query.bom })
         : exportStream(this.places.stream(user, query), query.format);
     return new StreamableFile(body, {
       type: EXPORT_CONTENT_TYPES[query.format],
