@@ -154,6 +154,19 @@ describe('Places CSV export through COPY', () => {
         expect(copy.toString('utf8'), `${query} bom=${bom}`).toBe(cursor.toString('utf8'));
         expect(copy.equals(cursor), `${query} bom=${bom}`).toBe(true);
       }
+    // PLACES_CSV_EXPORT=cursor (the way back) serves the cursor path over HTTP: the same file.
+    const back = await createTestApp({ env: { PLACES_CSV_EXPORT: 'cursor' } });
+    try {
+      const path = '/api/places/export?format=csv&bom=true&sort=name';
+      const viaCursor = await fetch(`${back.baseUrl}${path}`, {
+        headers: { authorization: `Bearer ${user.token}` },
+      });
+      const body = Buffer.from(await viaCursor.arrayBuffer());
+      expect(body.equals(await cursorCsv(me, { sort: 'name' }, true))).toBe(true);
+      expect(body.equals(await download(path, user.token))).toBe(true);
+    } finally {
+      await back.close();
+    }
   });
 
   const INJECTIONS = [

@@ -22,6 +22,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import { Auth, CurrentUser, type AuthUser } from '@app/common';
+import { AppConfig } from '@app/config';
 import {
   ExportPlacesQueryDto,
   ListPlacesQueryDto,
@@ -29,7 +30,7 @@ import {
   PlacePageMeta,
 } from './dto/place.dto.js';
 import { EXPORT_CONTENT_TYPES } from './places.constants.js';
-import { exportStream } from './places.export.js';
+import { csvStream, exportStream } from './places.export.js';
 import { PlacesService, type PlacePage } from './places.service.js';
 
 const uuid = new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.UNPROCESSABLE_ENTITY });
@@ -38,7 +39,10 @@ const uuid = new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.UNPROCESSABLE_E
 @Auth()
 @Controller('places')
 export class PlacesController {
-  constructor(private readonly places: PlacesService) {}
+  constructor(
+    private readonly places: PlacesService,
+    private readonly config: AppConfig,
+  ) {}
 
   @Get()
   @ApiOperation({
@@ -83,9 +87,11 @@ export class PlacesController {
   ): Promise<StreamableFile> {
     const stamp = new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '');
     const body =
-      query.format === 'csv'
-        ? await this.places.csvExport(user, query, { bom: query.bom })
-        : exportStream(this.places.stream(user, query), query.format);
+      query.format !== 'csv'
+        ? exportStream(this.places.stream(user, query), query.format)
+        : this.config.places.csvExport === 'copy'
+          ? await this.places.csvExport(user, query, { bom: query.bom })
+          : csvStream(this.places.streamCsv(user, query), { bom: query.bom });
     return new StreamableFile(body, {
       type: EXPORT_CONTENT_TYPES[query.format],
       disposition: `attachment; filename="places-${stamp}.${query.format}"`,
