@@ -12,7 +12,9 @@
  *      p50/p99/req/s, the server's CPU time per request, one "cold" request right after the
  *      owner's places changed (totals and page starts recomputed);
  *   3. exports 100,000 / 200,000 / 500,000 places as CSV and XLSX (and JSON at 200,000): rows/s,
- *      rows per CPU-second, the API's RSS before and at its peak (flat = the same at any size);
+ *      rows per CPU-second (API and PostgreSQL), the API's RSS before and at its peak (flat = the
+ *      same at any size); each CSV export also on the previous path (`csv cursor`: a second API
+ *      process with PLACES_CSV_EXPORT=cursor), just before the COPY path's;
  *   4. stores places with de-duplication with the new indexes: rows/s (its rows deleted after).
  * Prints every figure as tables (with the load average) and writes bench/results/places-*.json.
  *
@@ -417,34 +419,12 @@ async function main() {
   const plans = await explainAll(ds);
 
   // ——— 2. the API under load ———
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const api = spawn(process.execPath, [join(ROOT, 'dist/src/main.js')], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-    env: {
-      PATH: process.env.PATH,
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      APP_ROLE: 'api',
-      PORT: String(port),
-      METRICS_PORT: '0',
-      DATABASE_URL,
-      REDIS_URL,
-      REDIS_KEY_PREFIX: PREFIX,
-      JWT_SECRET: 'bench-jwt-secret-long-enough-1234',
-      CRAWLER_WEBHOOK_API_KEY: 'bench-webhook-key',
-      PYTHON_SCRAPER_API_KEY: 'bench-key',
-      ADMIN_EMAIL,
-      ADMIN_PASSWORD: PASSWORD,
-    },
-  });
+  const { api, base } = await startApi();
+  // The previous CSV path (PLACES_CSV_EXPORT=cursor) in a second API process, idle until step 3:
+  // each CSV export is measured on both, one after the other, in the same run.
+  const baseline = await startApi({ PLACES_CSV_EXPORT: 'cursor' });
   try {
-    for (let i = 0; ; i++) {
-      if ((await fetch(`${base}/api/health`).catch(() => null))?.ok) break;
-      if (i > 300) throw new Error('the API did not start');
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    await Promise.all([apiUp(base), apiUp(baseline.base)]);
     const login = async (email: string) =>
       (
         (await (
@@ -518,40 +498,55 @@ async function main() {
     results.lists = lists;
 
     // ——— 3. exports ———
-    const exportRuns: Array<[string, string, string]> = [
-      ['csv', '/api/places/export?format=csv&location=Bandung', admin.token],
-      ['csv', '/api/places/export?format=csv', user.token],
-      ['csv', '/api/places/export?format=csv&location=Jakarta', admin.token],
+    // CSV on the previous path (cursor) then on COPY, size by size: the same data, the same
+    // minute of a shared machine's load, and each API process's own RSS.
+    const exportRuns: Array<[string, string, string]> = [];
+    for (const [path, token] of [
+      ['/api/places/export?format=csv&location=Bandung', admin.token],
+      ['/api/places/export?format=csv', user.token],
+      ['/api/places/export?format=csv&location=Jakarta', admin.token],
+    ])
+      exportRuns.push(['csv cursor', path, token], ['csv', path, token]);
+    exportRuns.push(
       ['json', '/api/places/export?format=json', user.token],
       ['xlsx', '/api/places/export?format=xlsx&location=Bandung', admin.token],
       ['xlsx', '/api/places/export?format=xlsx', user.token],
       ['xlsx', '/api/places/export?format=xlsx&location=Jakarta', admin.token],
-    ];
+    );
     // Warm-up, not timed: one small export of each format, so the first timed run does not pay
     // for the export path's first compilation (as the list runs above have a cold request each).
-    for (const format of ['csv', 'json', 'xlsx']) {
-      const res = await fetch(`${base}/api/places/export?format=${format}&kecamatan=Kec-7`, {
+    for (const [url, format] of [
+      [baseline.base, 'csv'],
+      [base, 'csv'],
+      [base, 'json'],
+      [base, 'xlsx'],
+    ]) {
+      const res = await fetch(`${url}/api/places/export?format=${format}&kecamatan=Kec-7`, {
         headers: { authorization: `Bearer ${user.token}` },
       });
       for await (const chunk of res.body!) void chunk;
     }
     const exports = [];
     for (const [format, path, token] of exportRuns) {
+      const server = format === 'csv cursor' ? baseline : { api, base };
+      const pid = server.api.pid!;
       const count = (await get(path.replace('/export', '').replace(/format=\w+/, 'limit=1'), token))
         .meta.total;
-      const rssBefore = procStatus(api.pid!, 'VmRSS');
+      const rssBefore = procStatus(pid, 'VmRSS');
       let peak = rssBefore;
-      const sampler = setInterval(() => (peak = Math.max(peak, procStatus(api.pid!, 'VmRSS'))), 20);
+      const sampler = setInterval(() => (peak = Math.max(peak, procStatus(pid, 'VmRSS'))), 20);
       const t0 = process.hrtime.bigint();
-      const cpu0 = cpuSeconds(api.pid!);
+      const cpu0 = cpuSeconds(pid);
       const pg0 = await pgCpu(ds);
-      const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      const res = await fetch(`${server.base}${path}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
       let bytes = 0;
       for await (const chunk of res.body!) bytes += (chunk as Uint8Array).length;
       const s = seconds(t0);
       clearInterval(sampler);
-      const apiCpu = cpuSeconds(api.pid!) - cpu0;
-      const cpu = apiCpu + (await pgCpuSince(ds, pg0));
+      const apiCpu = cpuSeconds(pid) - cpu0;
+      const pgCpuS = await pgCpuSince(ds, pg0);
       const row = {
         format,
         path,
@@ -561,13 +556,14 @@ async function main() {
         mb: round(bytes / 1048576),
         rss_before_mb: round(rssBefore),
         rss_peak_mb: round(peak),
-        rows_per_cpu_s: Math.round(count / cpu),
+        rows_per_cpu_s: Math.round(count / (apiCpu + pgCpuS)),
         rows_per_api_cpu_s: Math.round(count / apiCpu),
+        rows_per_pg_cpu_s: Math.round(count / pgCpuS),
         loadavg: round(loadavg()[0], 1),
       };
       exports.push(row);
       log(
-        `export ${format} ${count} rows: ${row.rows_s} rows/s (${row.seconds} s, ${row.mb} MB), RSS ${row.rss_before_mb} → peak ${row.rss_peak_mb} MB, load ${row.loadavg}`,
+        `export ${format} ${count} rows: ${row.rows_s} rows/s (${row.seconds} s, ${row.mb} MB), per CPU-s ${row.rows_per_cpu_s} (API ${row.rows_per_api_cpu_s}, PG ${row.rows_per_pg_cpu_s}), RSS ${row.rss_before_mb} → peak ${row.rss_peak_mb} MB, load ${row.loadavg}`,
       );
     }
     results.exports = exports;
@@ -580,8 +576,10 @@ async function main() {
     );
     await ds.destroy();
   } finally {
-    api.kill('SIGTERM');
-    await new Promise((resolve) => api.once('exit', resolve));
+    for (const child of [api, baseline.api]) {
+      child.kill('SIGTERM');
+      await new Promise((resolve) => child.once('exit', resolve));
+    }
     redis.disconnect();
   }
 
@@ -596,6 +594,41 @@ async function main() {
   writeFileSync(file, JSON.stringify(results, null, 2));
   writeFileSync(file.replace(/\.json$/, '-plans.txt'), plans);
   log(`results: ${file} (plans: ${file.replace(/\.json$/, '-plans.txt')})`);
+}
+
+/** The compiled API, one process (`APP_ROLE=api`, production), on a free port. */
+async function startApi(env: Record<string, string> = {}) {
+  const port = await freePort();
+  const api = spawn(process.execPath, [join(ROOT, 'dist/src/main.js')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      PATH: process.env.PATH,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      APP_ROLE: 'api',
+      PORT: String(port),
+      METRICS_PORT: '0',
+      DATABASE_URL,
+      REDIS_URL,
+      REDIS_KEY_PREFIX: PREFIX,
+      JWT_SECRET: 'bench-jwt-secret-long-enough-1234',
+      CRAWLER_WEBHOOK_API_KEY: 'bench-webhook-key',
+      PYTHON_SCRAPER_API_KEY: 'bench-key',
+      ADMIN_EMAIL,
+      ADMIN_PASSWORD: PASSWORD,
+      ...env,
+    },
+  });
+  return { api, base: `http://127.0.0.1:${port}` };
+}
+
+async function apiUp(base: string) {
+  for (let i = 0; ; i++) {
+    if ((await fetch(`${base}/api/health`).catch(() => null))?.ok) return;
+    if (i > 300) throw new Error('the API did not start');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
 }
 
 /** Every figure of issue 8, as Markdown tables. */
@@ -614,12 +647,12 @@ function printReport(results: Record<string, unknown>, facts: SeedFacts) {
       `${r.request} | < ${r.target_p99_ms} | ${r.p50_ms} | ${r.p99_ms} | ${Number(r.p99_ms) < Number(r.target_p99_ms) ? 'yes' : 'NO'} | ${r.req_s} | ${r.api_cpu_ms_per_req} + ${r.pg_cpu_ms_per_req} | ${r.cold_ms} | ${r.total} | ${r.loadavg}`,
     );
   console.log(
-    '\nexport | rows | rows/s (target CSV ≥ 100,000) | rows per CPU-s, API + PG (API alone) | s | MB | API RSS before → peak MB | load',
+    '\nexport | rows | rows/s (target CSV ≥ 100,000) | rows per CPU-s, API + PG (API alone; PG alone) | s | MB | API RSS before → peak MB | load',
   );
   console.log('---|---|---|---|---|---|---|---');
   for (const r of results.exports as Array<Record<string, number | string>>)
     console.log(
-      `${r.format} | ${r.rows} | ${r.rows_s} | ${r.rows_per_cpu_s} (${r.rows_per_api_cpu_s}) | ${r.seconds} | ${r.mb} | ${r.rss_before_mb} → ${r.rss_peak_mb} | ${r.loadavg}`,
+      `${r.format} | ${r.rows} | ${r.rows_s} | ${r.rows_per_cpu_s} (${r.rows_per_api_cpu_s}; ${r.rows_per_pg_cpu_s}) | ${r.seconds} | ${r.mb} | ${r.rss_before_mb} → ${r.rss_peak_mb} | ${r.loadavg}`,
     );
   console.log(
     '\nstore with de-duplication (target ≥ 20,000 rows/s) | new rows/s | new rows per PG CPU-s (+ client) | duplicate rows/s | duplicates per PG CPU-s',

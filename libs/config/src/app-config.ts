@@ -32,6 +32,7 @@ export abstract class AppConfig {
   declare readonly logPretty: boolean;
   declare readonly shutdownTimeoutMs: number;
   declare readonly database: { url: string; poolSize: number };
+  declare readonly places: { csvExport: RawEnv['PLACES_CSV_EXPORT'] };
   declare readonly redis: { url: string; keyPrefix: string };
   declare readonly http: {
     bodyLimitBytes: number;
@@ -204,6 +205,7 @@ export function loadAppConfig(
     logPretty: env.LOG_PRETTY,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     database: { url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE },
+    places: { csvExport: env.PLACES_CSV_EXPORT },
     redis: { url: env.REDIS_URL, keyPrefix: env.REDIS_KEY_PREFIX },
     http: {
       bodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES,

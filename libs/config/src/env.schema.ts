@@ -72,6 +72,12 @@ export const envSchema = z.object({
 
   DATABASE_URL: url().default('postgres://postgres@127.0.0.1:5432/gm_backend'),
   DATABASE_POOL_SIZE: int(1, 200).default(10),
+  /**
+   * How the places CSV export reads PostgreSQL: `copy` (COPY … TO STDOUT, the default) or
+   * `cursor` (the previous path: a server-side cursor, PostgreSQL writing each line). Both write
+   * the same bytes; `cursor` is the way back without a deploy, and the benchmark's baseline.
+   */
+  PLACES_CSV_EXPORT: z.enum(['copy', 'cursor']).default('copy'),
   REDIS_URL: url().default('redis://127.0.0.1:6379/0'),
   /** Namespace for every Redis key and channel, so several deployments (or test runs) can share one Redis. */
   REDIS_KEY_PREFIX: z

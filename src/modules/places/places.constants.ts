@@ -16,6 +16,13 @@ export const Q_WINDOW = 2000;
 export const EXPORT_FETCH = 5000;
 
 /**
+ * How long a CSV export's COPY may run: as long as the client takes to download the file (the
+ * response pulls from it), so the pool's 30 s statement_timeout would cut a slow client's
+ * 30 MB download; ten minutes still ends a COPY that never finishes.
+ */
+export const EXPORT_STATEMENT_TIMEOUT_MS = 10 * 60_000;
+
+/**
  * How long a cached list fact (a total, a deep page's start) lives. Every committed change
  * voids them at once (see PlaceListCache); the TTL only bounds the lag if Redis was
  * unreachable when a change happened.

@@ -22,6 +22,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import { Auth, CurrentUser, type AuthUser } from '@app/common';
+import { AppConfig } from '@app/config';
 import {
   ExportPlacesQueryDto,
   ListPlacesQueryDto,
@@ -38,7 +39,10 @@ const uuid = new ParseUUIDPipe({ errorHttpStatusCode: HttpStatus.UNPROCESSABLE_E
 @Auth()
 @Controller('places')
 export class PlacesController {
-  constructor(private readonly places: PlacesService) {}
+  constructor(
+    private readonly places: PlacesService,
+    private readonly config: AppConfig,
+  ) {}
 
   @Get()
   @ApiOperation({
@@ -77,12 +81,17 @@ export class PlacesController {
   })
   @ApiProduces(...Object.values(EXPORT_CONTENT_TYPES).map((type) => type.split(';')[0]))
   @ApiOkResponse({ description: 'The file (Content-Disposition: attachment)' })
-  export(@CurrentUser() user: AuthUser, @Query() query: ExportPlacesQueryDto): StreamableFile {
+  async export(
+    @CurrentUser() user: AuthUser,
+    @Query() query: ExportPlacesQueryDto,
+  ): Promise<StreamableFile> {
     const stamp = new Date().toISOString().slice(0, 19).replace(/[-:T]/g, '');
     const body =
-      query.format === 'csv'
-        ? csvStream(this.places.streamCsv(user, query), { bom: query.bom })
-        : exportStream(this.places.stream(user, query), query.format);
+      query.format !== 'csv'
+        ? exportStream(this.places.stream(user, query), query.format)
+        : this.config.places.csvExport === 'copy'
+          ? await this.places.csvExport(user, query, { bom: query.bom })
+          : csvStream(this.places.streamCsv(user, query), { bom: query.bom });
     return new StreamableFile(body, {
       type: EXPORT_CONTENT_TYPES[query.format],
       disposition: `attachment; filename="places-${stamp}.${query.format}"`,

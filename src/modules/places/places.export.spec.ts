@@ -1,7 +1,8 @@
 import ExcelJS from 'exceljs';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { PlaceDto } from './dto/place.dto.js';
-import { csvStream, exportStream, neutralise } from './places.export.js';
+import { CsvFromCopy, csvStream, exportStream, neutralise } from './places.export.js';
 
 const place = (name: string): PlaceDto => ({
   id: '00000000-0000-0000-0000-000000000001',
@@ -20,6 +21,9 @@ const place = (name: string): PlaceDto => ({
   keyword: 'kopi',
   created_at: '2026-01-01T00:00:00.000Z',
 });
+
+const PLACE_FIELDS_LINE =
+  'id,name,address,phone,website,rating,reviews_count,category,latitude,longitude,google_place_id,kecamatan,location,keyword,created_at';
 
 async function read(stream: NodeJS.ReadableStream): Promise<string> {
   let text = '';
@@ -54,6 +58,22 @@ describe('places export', () => {
     ]);
     const bom = await read(csvStream(lines(), { bom: true }));
     expect(bom.startsWith('\uFEFFid,name,')).toBe(true);
+  });
+
+  it('CSV from COPY: the header, then CRLF row ends, the LF inside quoted cells kept, wherever the chunks split', async () => {
+    // As COPY (FORMAT csv) writes rows: `"` only in quoted cells, doubled inside them.
+    const copy = 'a,"x\n""y"",\n",b\n"",c,"\r\n"\n\n"q""\n"\n';
+    const rows = 'a,"x\n""y"",\n",b\r\n"",c,"\r\n"\r\n\r\n"q""\n"\r\n';
+    const header = PLACE_FIELDS_LINE + '\r\n';
+    const bytes = Buffer.from(copy);
+    for (let a = 0; a <= bytes.length; a++)
+      for (let b = a; b <= bytes.length; b++) {
+        const parts = [bytes.subarray(0, a), bytes.subarray(a, b), bytes.subarray(b)];
+        const text = await read(Readable.from(parts).pipe(new CsvFromCopy()));
+        expect(text, `split at ${a}, ${b}`).toBe(header + rows);
+      }
+    const empty = await read(Readable.from([]).pipe(new CsvFromCopy({ bom: true })));
+    expect(empty).toBe('\uFEFF' + header);
   });
 
   it('writes a valid JSON array, also when empty', async () => {

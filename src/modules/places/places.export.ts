@@ -1,6 +1,6 @@
 import ExcelJS from 'exceljs';
 import { once } from 'node:events';
-import { PassThrough, Readable } from 'node:stream';
+import { PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
 import { PLACE_FIELDS, type PlaceDto } from './dto/place.dto.js';
 
 type Field = (typeof PLACE_FIELDS)[number];
@@ -41,6 +41,63 @@ export function csvStream(lines: AsyncIterable<string>, options: ExportOptions =
   }
   return Readable.from(csv(), { objectMode: false });
 }
+
+/**
+ * A CSV download from PostgreSQL's `COPY … TO STDOUT (FORMAT csv)` bytes (see
+ * `PlacesService.csvExport`): the header first (after a BOM on request), then COPY's rows with
+ * each row's end turned into `\r\n` (RFC 4180; COPY ends rows with a bare `\n`). A `\n` inside
+ * a quoted cell is the cell's text and stays as it is, as in the cursor path: COPY quotes every
+ * cell holding `"`, `,`, CR or LF and leaves `"` out of unquoted cells, so a `\n` ends a row
+ * exactly when an even number of `"` precede it. No parsing beyond that: two `indexOf` scans
+ * and one copy per chunk (a CSV library would parse and re-write every cell).
+ */
+export class CsvFromCopy extends Transform {
+  /** Inside a quoted cell at the end of the last chunk (a cell may span chunks). */
+  private quoted = false;
+
+  constructor(options: ExportOptions = {}) {
+    super();
+    this.push(Buffer.from((options.bom ? '\uFEFF' : '') + PLACE_FIELDS.join(',') + '\r\n'));
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    const ends: number[] = [];
+    let quoted = this.quoted;
+    let quote = chunk.indexOf(QUOTE);
+    let newline = chunk.indexOf(LF);
+    for (;;) {
+      if (quoted) {
+        if (quote === -1) break;
+        quoted = false; // a closing quote, or the first of an escaped `""` (the second reopens)
+        const from = quote + 1;
+        quote = chunk.indexOf(QUOTE, from);
+        if (newline !== -1 && newline < from) newline = chunk.indexOf(LF, from);
+      } else if (quote !== -1 && (newline === -1 || quote < newline)) {
+        quoted = true;
+        quote = chunk.indexOf(QUOTE, quote + 1);
+      } else if (newline !== -1) {
+        ends.push(newline);
+        newline = chunk.indexOf(LF, newline + 1);
+      } else break;
+    }
+    this.quoted = quoted;
+    if (!ends.length) return done(null, chunk);
+    const out = Buffer.allocUnsafe(chunk.length + ends.length);
+    let read = 0;
+    let written = 0;
+    for (const end of ends) {
+      written += chunk.copy(out, written, read, end);
+      out[written++] = CR;
+      read = end; // the \n itself is copied with the next segment
+    }
+    chunk.copy(out, written, read);
+    done(null, out);
+  }
+}
+
+const QUOTE = 0x22;
+const LF = 0x0a;
+const CR = 0x0d;
 
 /**
  * Turns chunks of places into the bytes of a JSON or XLSX download, pulling the next chunk only

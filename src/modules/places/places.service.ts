@@ -1,6 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { pipeline, type Readable } from 'node:stream';
+import type { PoolClient } from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver.js';
 import { PreparedStatement, ResourceNotFoundError, type AuthUser } from '@app/common';
 import type { Place } from '@app/google-maps';
 import { ALL_PLACES, PlaceListCache, type ListCacheView } from './place-list-cache.js';
@@ -14,8 +18,13 @@ import {
   type PlaceCursor,
 } from './place-cursor.js';
 import { PlaceReceipts } from './place-receipts.js';
-import { FORMULA_START_CHARS } from './places.export.js';
-import { EXPORT_FETCH, Q_WINDOW, STORE_CHUNK } from './places.constants.js';
+import { CsvFromCopy, FORMULA_START_CHARS, type ExportOptions } from './places.export.js';
+import {
+  EXPORT_FETCH,
+  EXPORT_STATEMENT_TIMEOUT_MS,
+  Q_WINDOW,
+  STORE_CHUNK,
+} from './places.constants.js';
 import {
   PLACE_FIELDS,
   type ListPlacesQueryDto,
@@ -81,6 +90,19 @@ function csvTextCell(column: string): string {
 /** A number column as a CSV cell: as PostgreSQL prints it (never neutralised: the database typed it). */
 const csvNumberCell = (column: string) => `coalesce(${column}::text, '')`;
 
+/** The text columns: neutralised in CSV (numbers, the id and created_at are typed by the database). */
+const TEXT_FIELDS: ReadonlySet<string> = new Set([
+  'name',
+  'address',
+  'phone',
+  'website',
+  'category',
+  'google_place_id',
+  'kecamatan',
+  'location',
+  'keyword',
+]);
+
 const CSV_CELLS: Record<(typeof PLACE_FIELDS)[number], string> = {
   id: 'p.id::text',
   name: csvTextCell('p.name'),
@@ -105,6 +127,23 @@ const CSV_CELLS: Record<(typeof PLACE_FIELDS)[number], string> = {
  * into objects in node-postgres was ~70 % of an API process's CPU in a CSV export.
  */
 const CSV_LINE = `${PLACE_FIELDS.map((field) => CSV_CELLS[field]).join(` || ',' || `)} || E'\\r\\n' AS line`;
+
+/**
+ * The same cells for `COPY (SELECT …) TO STDOUT (FORMAT csv)`, which quotes them itself (in C:
+ * a cell holding `"`, `,`, CR or LF is quoted, `"` doubled, NULL an empty cell). Text cells are
+ * neutralised as in csvTextCell, and an empty text is NULL: COPY writes NULL as an empty cell
+ * but '' as `""`, where the cursor path writes an empty cell for both.
+ */
+function copyTextCell(column: string): string {
+  return `CASE WHEN left(${column}, 1) IN (${FORMULA_START_SQL}) THEN '''' || ${column} ELSE nullif(${column}, '') END`;
+}
+
+/** PLACE_FIELDS in order, for COPY: numbers and the id as PostgreSQL prints them (as ::text does). */
+const COPY_COLUMNS = PLACE_FIELDS.map((field) => {
+  if (field === 'created_at') return CREATED_AT_ISO;
+  if (TEXT_FIELDS.has(field)) return copyTextCell(`p.${field}`);
+  return `p.${field}`;
+}).join(', ');
 
 /**
  * INSERT … SELECT FROM jsonb_to_recordset … ON CONFLICT DO NOTHING: one round trip per
@@ -419,6 +458,73 @@ export class PlacesService {
     }
   }
 
+  /**
+   * The CSV download, written by PostgreSQL: `COPY (SELECT …) TO STDOUT (FORMAT csv)` quotes
+   * every cell in C and sends the rows as one byte stream (no per-row DataRow to frame and
+   * parse), read with pg-copy-streams on a connection of TypeORM's pool; CsvFromCopy adds the
+   * header and the CRLF row ends. One statement: one snapshot, as the cursor path's REPEATABLE
+   * READ transaction gave.
+   *
+   * COPY takes no bind parameters: the filters' values are inlined with node-postgres's
+   * `escapeLiteral` (quotes doubled; with a backslash, an E'' literal with it doubled), the
+   * rest of the statement is this code's own text (columns, PLACE_SORTS' ORDER BY).
+   *
+   * The response pulls from COPY (pipeline): a slow client leaves PostgreSQL waiting to write
+   * (ClientWrite), nothing piles up here. The connection goes back to the pool only after a
+   * complete COPY; on any other end (client gone, a cancelled statement, an error) it is
+   * released with the error, so the pool closes it: a COPY interrupted mid-stream leaves the
+   * connection in COPY mode, and only closing its socket stops the server-side COPY (a query
+   * cancel is not even acted on while the backend waits to write to a stalled reader).
+   */
+  async csvExport(
+    user: AuthUser,
+    filter: PlaceFilterDto,
+    options: ExportOptions,
+  ): Promise<Readable> {
+    const driver = this.dataSource.driver as PostgresDriver;
+    const [client, release] = (await driver.obtainMasterConnection()) as [
+      PoolClient,
+      (error?: Error) => void,
+    ];
+    // Errors of a checked-out client reach its active query (the COPY stream, below); without
+    // a listener an 'error' event on the client itself would crash the process.
+    const ignore = () => undefined;
+    client.on('error', ignore);
+    let released = false;
+    const done = (error?: Error | null) => {
+      if (released) return;
+      released = true;
+      client.off('error', ignore);
+      release(error ?? undefined);
+    };
+    let copy: Readable;
+    try {
+      const { base, match } = filterSql(user, filter, (text) => client.escapeLiteral(text));
+      // The download lasts as long as the client takes to read it, not the pool's 30 s limit.
+      await client.query(
+        `BEGIN READ ONLY; SET LOCAL statement_timeout = ${EXPORT_STATEMENT_TIMEOUT_MS}`,
+      );
+      copy = client.query(
+        copyTo(
+          `COPY (SELECT ${COPY_COLUMNS} FROM google_map_places p
+                  WHERE ${match ? `${base} AND ${match}` : base}
+                  ORDER BY ${orderBy(filter.sort)}) TO STDOUT (FORMAT csv)`,
+        ),
+      );
+    } catch (error) {
+      done(error as Error);
+      throw error;
+    }
+    // pg reports the connection's end to the COPY stream even after the pipeline is over.
+    copy.on('error', ignore);
+    const body = new CsvFromCopy(options);
+    pipeline(copy, body, (error) => {
+      if (error) return done(error);
+      client.query('COMMIT').then(() => done(), done);
+    });
+    return body;
+  }
+
   private async *fetchInChunks<T>(
     user: AuthUser,
     filter: PlaceFilterDto,
@@ -450,32 +556,42 @@ export class PlacesService {
     }
   }
 
-  /**
-   * The WHERE clause of the filters, written as the indexes' expressions so each is served
-   * by one (see the 1764000500000 migration): lower(keyword), lower(coalesce(kecamatan, '')),
-   * and places_fold(name) for `q`, a LIKE that the trigram index answers.
-   */
+  /** The filters as SQL with bind parameters (`$1`, …). */
   private filter(user: AuthUser, filter: PlaceFilterDto): Filter {
-    const clauses: string[] = [];
     const params: unknown[] = [];
     const param = (value: unknown) => {
       params.push(value);
       return `$${params.length}`;
     };
-    // Users see their own places; an admin sees everyone's, or one user's with ?user_id.
-    const owner = user.role === 'admin' ? filter.user_id : user.id;
-    if (owner) clauses.push(`p.user_id = ${param(owner)}`);
-    if (filter.keyword) clauses.push(`lower(p.keyword) = lower(${param(filter.keyword)})`);
-    if (filter.location) clauses.push(`lower(p.location) = lower(${param(filter.location)})`);
-    if (filter.kecamatan)
-      clauses.push(`lower(coalesce(p.kecamatan, '')) = lower(${param(filter.kecamatan)})`);
-    const base = clauses.length ? clauses.join(' AND ') : 'true';
-    if (!filter.q) return { where: base, base, match: null, params, param };
-    // A substring match; %, _ and \ in the text are literal.
-    const pattern = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    const match = `places_fold(p.name) LIKE places_fold(${param(pattern)})`;
-    return { where: `${base} AND ${match}`, base, match, params, param };
+    const { base, match } = filterSql(user, filter, param);
+    return { where: match ? `${base} AND ${match}` : base, base, match, params, param };
   }
+}
+
+/**
+ * The WHERE clause of the filters, written as the indexes' expressions so each is served by one
+ * (see the 1764000500000 migration): lower(keyword), lower(coalesce(kecamatan, '')), and
+ * places_fold(name) for `q`, a LIKE that the trigram index answers. Every value the caller
+ * sent goes through `value`: a bind parameter for queries, an escaped literal for COPY.
+ */
+function filterSql(
+  user: AuthUser,
+  filter: PlaceFilterDto,
+  value: (text: string) => string,
+): { base: string; match: string | null } {
+  const clauses: string[] = [];
+  // Users see their own places; an admin sees everyone's, or one user's with ?user_id.
+  const owner = user.role === 'admin' ? filter.user_id : user.id;
+  if (owner) clauses.push(`p.user_id = ${value(owner)}`);
+  if (filter.keyword) clauses.push(`lower(p.keyword) = lower(${value(filter.keyword)})`);
+  if (filter.location) clauses.push(`lower(p.location) = lower(${value(filter.location)})`);
+  if (filter.kecamatan)
+    clauses.push(`lower(coalesce(p.kecamatan, '')) = lower(${value(filter.kecamatan)})`);
+  const base = clauses.length ? clauses.join(' AND ') : 'true';
+  if (!filter.q) return { base, match: null };
+  // A substring match; %, _ and \ in the text are literal.
+  const pattern = `%${filter.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return { base, match: `places_fold(p.name) LIKE places_fold(${value(pattern)})` };
 }
 
 /** In place: a copy of each row would only feed the GC. */
