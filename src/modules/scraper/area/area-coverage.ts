@@ -278,8 +278,7 @@ export async function coverArea(
     }
     let estimate = CAP;
     if (exactSampled >= MIN_SAMPLED_FOR_RATIO) estimate = (size * exact) / exactSampled;
-    else if (fullCount)
-      estimate = (size * fullCount) / (fullSampled + 1 + Math.sqrt(fullSampled));
+    else if (fullCount) estimate = (size * fullCount) / (fullSampled + 1 + Math.sqrt(fullSampled));
     estimate = Math.max(CAP, estimate);
     counts.set(from, estimate);
     return estimate;
