@@ -245,13 +245,23 @@ export async function coverArea(
     while (up && !isSampler(up)) up = up.parent;
     return up;
   };
-  const sampled = (from: CoverNode, at: CoverNode) =>
-    from.result!.places.filter(
-      (p) =>
-        p.latitude !== null &&
-        p.longitude !== null &&
-        boundsContain(at.tile.bounds, { lat: p.latitude, lng: p.longitude }),
-    ).length;
+  // How many of a sampler's results lie in a tile: fixed once both exist, so kept.
+  const shares = new Map<CoverNode, Map<CoverNode, number>>();
+  const sampled = (from: CoverNode, at: CoverNode): number => {
+    let known = shares.get(from);
+    if (!known) shares.set(from, (known = new Map()));
+    let k = known.get(at);
+    if (k === undefined) {
+      k = from.result!.places.filter(
+        (p) =>
+          p.latitude !== null &&
+          p.longitude !== null &&
+          boundsContain(at.tile.bounds, { lat: p.latitude, lng: p.longitude }),
+      ).length;
+      known.set(at, k);
+    }
+    return k;
+  };
   const below = (at: CoverNode): CoverNode[] =>
     at.children.flatMap((child) => [child, ...below(child)]);
   /** A sampler's places, estimated: at least 60 (it was full). */
