@@ -96,7 +96,10 @@ export interface CoverResult {
   truncatedReason: TruncatedReason | null;
   /** Billed requests made by this cover. */
   requests: number;
-  /** Cells searched or taken from the cache, and cells known (done + never reached). */
+  /**
+   * Cells searched, taken from the cache or split without a search, and cells known (done +
+   * never reached).
+   */
   rectangles: { done: number; known: number; cached: number };
 }
 
