@@ -3,7 +3,8 @@
  *
  * Runs the real engine (src/modules/scraper/area/area-coverage.ts `coverArea`) in process over
  * the fake city (test/fakes/places-city.ts), searched as the fake Places API answers (closed
- * rectangles, prominence order, pages of 20, 60 at most), with an in-memory cell store. For the
+ * rectangles, prominence order, pages of 20, 60 at most), with an in-memory cell store
+ * (test/fakes/area-cover-memory.ts). For the
  * kecamatan Menteng it gives the same billed requests as `npm run bench:coverage` (which adds the
  * viewport request), so a split rule can be tried here first. Beside the engine it prints two
  * bounds computed from the same tree of cells:
@@ -20,81 +21,28 @@
  */
 import {
   type Bounds,
-  type Place,
-  ancestors,
-  boundsContain,
   boundsOverlap,
-  cellKey,
   cellBounds,
   cellsCovering,
   children,
   startLevel,
 } from '@app/google-maps';
 import {
-  type CellResult,
   type CellStore,
-  type RectangleSearcher,
-  type Tile,
   areaTile,
   coverArea,
 } from '../../src/modules/scraper/area/area-coverage.js';
+import { MemoryCellStore, citySearcher } from '../../test/fakes/area-cover-memory.js';
 import { SyntheticCity } from '../../test/fakes/places-city.js';
 
 const PAGE = 20;
 const CAP = 60;
 
-function searcher(city: SyntheticCity, counter: { billed: number }): RectangleSearcher {
-  return async (_keyword, bounds, { allowRequest }) => {
-    const matches = city.in(bounds).slice(0, CAP);
-    const places: Place[] = [];
-    let requests = 0;
-    for (let page = 0; page < CAP / PAGE; page++) {
-      if (!(await allowRequest('places.text_search.pro')))
-        return { places, full: false, finished: false, requests };
-      requests++;
-      counter.billed++;
-      const slice = matches.slice(page * PAGE, (page + 1) * PAGE);
-      for (const p of slice)
-        places.push({
-          googlePlaceId: p.id,
-          name: p.id,
-          latitude: p.lat,
-          longitude: p.lng,
-        } as Place);
-      if ((page + 1) * PAGE >= matches.length) break;
-    }
-    // As the client: 20 on the third page (no token at the cap) means full.
-    return { places, full: places.length === CAP, finished: true, requests };
-  };
-}
-
-/** The cell store's rules (area-cell.store.ts) in memory: own tile, whole cell, ancestors not full. */
-class MemoryStore implements CellStore {
-  private readonly cells = new Map<string, CellResult>();
-  async get(_keyword: string, tiles: Tile[]) {
-    return tiles.map((tile) => {
-      const own = tile.clip ? this.cells.get(`${cellKey(tile.cell)}:${tile.clip}`) : undefined;
-      const whole = this.cells.get(cellKey(tile.cell));
-      if (own ?? whole) return own ?? whole;
-      const bounds = cellBounds(tile.cell);
-      for (const cell of ancestors(tile.cell).slice(0, 16)) {
-        const result = this.cells.get(cellKey(cell));
-        if (!result || result.full) continue;
-        const places = result.places.filter(
-          (p) =>
-            p.latitude !== null && boundsContain(bounds, { lat: p.latitude, lng: p.longitude! }),
-        );
-        return { places, full: false, at: result.at };
-      }
-      return undefined;
-    });
-  }
-  async set(_keyword: string, tile: Tile, result: CellResult) {
-    this.cells.set(cellKey(tile.cell) + (tile.clip ? `:${tile.clip}` : ''), result);
-  }
-}
-
-async function engine(city: SyntheticCity, bounds: Bounds, store: CellStore = new MemoryStore()) {
+async function engine(
+  city: SyntheticCity,
+  bounds: Bounds,
+  store: CellStore = new MemoryCellStore(),
+) {
   const counter = { billed: 0 };
   const result = await coverArea(
     {
@@ -106,7 +54,7 @@ async function engine(city: SyntheticCity, bounds: Bounds, store: CellStore = ne
       concurrency: 4,
       notBefore: 0,
     },
-    searcher(city, counter),
+    citySearcher(city, counter),
     store,
   );
   const found = new Set(result.places.map((p) => p.googlePlaceId));
@@ -177,7 +125,7 @@ for (const seed of seeds) {
 const city = new SyntheticCity();
 const menteng = city.area('Menteng').viewport;
 const width = menteng.ne.lng - menteng.sw.lng;
-const shared = new MemoryStore();
+const shared = new MemoryCellStore();
 console.log('one shared cell store (requests each pays after the ones before)');
 for (const [name, bounds] of [
   ['Menteng', menteng],

@@ -251,9 +251,9 @@ export async function coverArea(
   // How many of a sampler's results lie in a tile: fixed once both exist, so kept.
   const shares = new Map<CoverNode, Map<CoverNode, number>>();
   const sampled = (from: CoverNode, at: CoverNode): number => {
-    let known = shares.get(from);
-    if (!known) shares.set(from, (known = new Map()));
-    let k = known.get(at);
+    let inTiles = shares.get(from);
+    if (!inTiles) shares.set(from, (inTiles = new Map()));
+    let k = inTiles.get(at);
     if (k === undefined) {
       k = from.result!.places.filter(
         (p) =>
@@ -261,7 +261,7 @@ export async function coverArea(
           p.longitude !== null &&
           boundsContain(at.tile.bounds, { lat: p.latitude, lng: p.longitude }),
       ).length;
-      known.set(at, k);
+      inTiles.set(at, k);
     }
     return k;
   };
@@ -315,7 +315,8 @@ export async function coverArea(
       );
       for (const [i, at] of unlooked.entries()) {
         at.looked = true;
-        const result = results[i];
+        // A cell another cover split unsearched, which this one may not split: searched.
+        const result = results[i]?.unsearched && !canSplit(at) ? undefined : results[i];
         if (result && !reason) {
           cached++;
           await finish(at, result);
@@ -343,7 +344,7 @@ export async function coverArea(
     const families = new Set<CoverNode>();
     const round: CoverNode[] = [];
     for (const { at, family } of order) {
-      if (round.length >= request.concurrency) break;
+      if (round.length >= Math.max(1, request.concurrency)) break;
       if (family) {
         if (families.has(family)) continue;
         families.add(family);
