@@ -126,6 +126,62 @@ describe('area coverage (coverage: "area") against the fake city', () => {
     expect(new Set(await storedIds(second))).toEqual(new Set(expected));
   });
 
+  it('a dense kecamatan: cells predicted full are split unsearched, and every place is still found exactly once, also by a smaller area inside and one overlapping it', async () => {
+    const menteng = city.area('Menteng').viewport;
+    const width = menteng.ne.lng - menteng.sw.lng;
+    const kw = keyword();
+    // Rectangles searched for this keyword: first pages only (one per cell searched).
+    const cellsSearched = () =>
+      new Set(
+        fake.requests
+          .filter((r) => r.body.textQuery === kw && !r.body.pageToken)
+          .map((r) => JSON.stringify(r.body.locationRestriction)),
+      ).size;
+    const cover = async (bounds: Rect, textKeyword = kw) => {
+      const user = await createUser(t);
+      const billed = fake.billed;
+      const res = await post(user, {
+        keyword: textKeyword,
+        coverage: 'area',
+        bounds: bodyOf(bounds),
+      });
+      const job = await finished(user, res.body.job_id);
+      const expected = city.in(bounds).map((p) => p.id);
+      expect(job.result).toMatchObject({
+        total: expected.length,
+        coverage: 'complete',
+        requests: fake.billed - billed,
+      });
+      const ids = await storedIds(user);
+      expect(ids).toHaveLength(expected.length);
+      expect(new Set(ids)).toEqual(new Set(expected));
+      return job.result;
+    };
+
+    const whole = await cover(menteng);
+    expect(whole.rectangles.done).toBe(whole.rectangles.known);
+    // Some cells were done without a search: their parent's results said they were full.
+    expect(cellsSearched()).toBeLessThan(whole.rectangles.done);
+
+    // Inside: its cells are in the cache (whole, or under an ancestor that was not full) or split.
+    const inside: Rect = {
+      sw: { lat: menteng.sw.lat + width / 3, lng: menteng.sw.lng + width / 5 },
+      ne: { lat: menteng.ne.lat - width / 4, lng: menteng.ne.lng - width / 3 },
+    };
+    const fresh = await cover(inside, keyword());
+    const shared = await cover(inside);
+    expect(shared.requests).toBeLessThan(fresh.requests / 2);
+
+    // Overlapping: pays for its part outside Menteng, finds the shared part's places once.
+    const overlapping: Rect = {
+      sw: { lat: menteng.sw.lat + width / 2, lng: menteng.sw.lng + width / 2 },
+      ne: { lat: menteng.ne.lat + width / 2, lng: menteng.ne.lng + width / 2 },
+    };
+    const alone = await cover(overlapping, keyword());
+    const after = await cover(overlapping);
+    expect(after.requests).toBeLessThan(alone.requests);
+  });
+
   it('covers given bounds, and a polygon drops the places outside it', async () => {
     const menteng = city.area('Menteng').viewport;
     const mid = {

@@ -178,8 +178,9 @@ export class AreaCoverageService {
       const results = await this.cells.get(query.keyword, wave, notBefore);
       const next: Tile[] = [];
       for (const [i, at] of wave.entries()) {
-        const result = results[i];
         const depthLeft = maxDepth - (at.cell.z - start);
+        // As the cover: a cell split unsearched by another cover is searched where it cannot split.
+        const result = results[i]?.unsearched && depthLeft <= 0 ? undefined : results[i];
         if (!result) {
           min += 1;
           // Three pages for each cell of a full quadtree below it (4^(d+1) - 1) / 3 cells.

@@ -363,7 +363,7 @@ export class ScrapeEstimateDto {
 }
 
 export class RectanglesProgressDto {
-  /** Cells searched or taken from the cache so far. */
+  /** Cells searched, taken from the cache, or split without a search (predicted full) so far. */
   @ApiProperty() done!: number;
   /** Cells known so far (grows as full cells are split into four). */
   @ApiProperty() known!: number;
