@@ -14,14 +14,18 @@
  *   2. webhook, batches of 500 lines, 16 connections over both processes — lines/s, CPU per line;
  *   3. a settled database, then webhook → SSE: 10 subscribers over both processes, 500 lines/s —
  *      delivery p50/p99 and CPU per line (its ingest plus its 10 deliveries).
- * Reported: each set's medians over the rounds, on/off ratios (of the medians, and the median of
- * the per-round ratios), and whether each is within 5 %. CPU time is the serving processes' own
+ * `--calibrate` runs the same with metrics off on both sets (A/A): the noise floor and any bias of
+ * the harness, to read a real comparison against.
+ * Reported: each set's medians over the rounds, on/off ratios (of the medians — the verdict, within
+ * 5 % or not — and the median of the per-round ratios, also split by which set went first, which
+ * shows an order effect apart from the metrics'). CPU time is the serving processes' own
  * (from /proc), the figure a shared machine's noise disturbs least.
  */
 import { median, printTable, round, writeResults } from '../lib/report.js';
 import {
   buildIfNeeded,
   cpuMicros,
+  flagArg,
   freePort,
   loadAverage,
   numberArg,
@@ -35,6 +39,11 @@ const ROUNDS = numberArg('rounds', 6);
 const DURATION = numberArg('duration', 10);
 const LATENCY_SECONDS = numberArg('latency-seconds', 10);
 const SCRAPE_SECONDS = numberArg('scrape-interval', 15);
+/**
+ * `--calibrate`: an A/A run — the "on" set runs with metrics off too, so every difference the
+ * table shows is the host's noise or the harness' own, the floor under a real comparison.
+ */
+const CALIBRATE = flagArg('calibrate');
 const METRICS_TOKEN = 'bench-metrics-token-0123456789';
 
 type SideName = 'on' | 'off';
@@ -94,7 +103,7 @@ async function startSide(env: BenchEnvironment, name: SideName): Promise<Side> {
     const service = await env.startApi({
       env: {
         LOG_LEVEL: 'warn',
-        METRICS_ENABLED: name === 'on' ? 'true' : 'false',
+        METRICS_ENABLED: name === 'on' && !CALIBRATE ? 'true' : 'false',
         METRICS_PORT: String(metricsPort),
         METRICS_TOKEN,
       },
@@ -192,11 +201,11 @@ async function measureSide(
 
 export async function compareMetrics(env: BenchEnvironment): Promise<void> {
   buildIfNeeded();
-  // The first process creates and migrates the database; the sets start interleaved.
+  // The on set starts first: its first process creates and migrates the database.
   const on = await startSide(env, 'on');
   const off = await startSide(env, 'off');
   // Both sets really are what they claim: the on set serves /metrics, the off set has no server.
-  for (const port of on.metricsPorts)
+  for (const port of CALIBRATE ? [] : on.metricsPorts)
     if ((await scrape(port)) !== 200)
       throw new Error(`metrics-on process: /metrics on ${port} did not answer 200`);
   for (const port of off.metricsPorts)
@@ -205,7 +214,7 @@ export async function compareMetrics(env: BenchEnvironment): Promise<void> {
 
   const scrapes = { ok: 0, failed: 0 };
   const scraper = setInterval(() => {
-    for (const port of on.metricsPorts)
+    for (const port of CALIBRATE ? [] : on.metricsPorts)
       void scrape(port).then((status) => (status === 200 ? scrapes.ok++ : scrapes.failed++));
   }, SCRAPE_SECONDS * 1000);
 
@@ -222,7 +231,7 @@ export async function compareMetrics(env: BenchEnvironment): Promise<void> {
 
     const loadBefore = loadAverage();
     console.log(
-      `bench:crawler --metrics-compare — ${ROUNDS} rounds, ${DURATION} s per webhook run, ` +
+      `bench:crawler --metrics-compare${CALIBRATE ? ' --calibrate (A/A: both sets metrics off)' : ''} — ${ROUNDS} rounds, ${DURATION} s per webhook run, ` +
         `${LATENCY_SECONDS} s per SSE run, /metrics scraped every ${SCRAPE_SECONDS} s; loadavg ${loadBefore}`,
     );
     const samples: Record<SideName, Sample[]> = { on: [], off: [] };
@@ -252,8 +261,15 @@ function report(
     const on = med('on', key);
     const off = med('off', key);
     const ratio = on / off;
-    // Paired: each round's on / off, so a host whose speed drifts between rounds cancels out.
-    const paired = median(samples.on.map((s, i) => Number(s[key]) / Number(samples.off[i][key])));
+    // Paired: each round's on / off, so a host whose speed drifts between rounds cancels out;
+    // split by which set went first, the two medians show the order effect beside the metrics'.
+    const ratios = samples.on.map((s, i) => ({
+      onFirst: s.first,
+      ratio: Number(s[key]) / Number(samples.off[i][key]),
+    }));
+    const paired = median(ratios.map((r) => r.ratio));
+    const pairedWhen = (onFirst: boolean) =>
+      median(ratios.filter((r) => r.onFirst === onFirst).map((r) => r.ratio));
     const within = higherIsBetter ? ratio >= 0.95 : ratio <= 1.05;
     return {
       figure: label,
@@ -261,6 +277,8 @@ function report(
       'metrics off': round(off, 2),
       'on / off': `${(ratio * 100).toFixed(1)} %`,
       'paired median': `${(paired * 100).toFixed(1)} %`,
+      'paired, on first': `${(pairedWhen(true) * 100).toFixed(1)} %`,
+      'paired, off first': `${(pairedWhen(false) * 100).toFixed(1)} %`,
       'within 5 %': within ? 'yes' : 'NO',
     };
   });
@@ -274,6 +292,7 @@ function report(
   );
   const file = writeResults('crawler-metrics-compare', {
     at: new Date().toISOString(),
+    calibrate: CALIBRATE,
     rounds: ROUNDS,
     durationSeconds: DURATION,
     latencySeconds: LATENCY_SECONDS,
