@@ -12,6 +12,8 @@
  *   3. webhook, batches of 500 lines, 16 connections
  *   4. webhook → SSE latency: 10 subscribers over both processes, 500 lines/s
  * Every run counts lines lost (answered 2xx but not stored/delivered) and duplicated.
+ * `--metrics-compare` measures instead what the metrics cost these figures: a metrics-on and a
+ * metrics-off set of API processes in alternating rounds (metrics-compare.ts).
  * Results: a table on stdout and JSON in bench/results/.
  */
 import { randomUUID } from 'node:crypto';
