@@ -6,7 +6,7 @@
  * Two API sets from the same build on the same database and Redis, two processes each, with the
  * same environment except METRICS_ENABLED: both get METRICS_PORT and METRICS_TOKEN as production
  * would, and the metrics-on set is scraped with the token every `--scrape-interval` seconds
- * (default 15, Prometheus' usual) for the whole run, as Prometheus would. Rounds alternate which
+ * (default 15, Prometheus' usual) for the whole run. Rounds alternate which
  * set goes first (on off, off on, on off, …), because separate runs one after the other showed an
  * order effect of this host larger than the metrics' cost. In every round each set does the same
  * work: a settled database, then
