@@ -1,4 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
+import { FakeGooglePlaces } from '../fakes/fake-google-places.js';
 import { FakeScraperApi } from '../fakes/fake-scraper-api.js';
 import { TcpProxy } from '../utils/tcp-proxy.js';
 import { createTestApp, waitFor } from '../utils/test-app.js';
@@ -75,6 +76,71 @@ describe('Health: liveness and readiness', () => {
       await reachable.close();
       await unreachable.close();
       await fake.stop();
+    }
+  });
+
+  it('reports every routed provider; one of them down leaves readiness at 200 with that provider unreachable', async () => {
+    const google = await new FakeGooglePlaces().start();
+    // google-places is the default, premium's and admin's, and the fallback; python-api serves
+    // users and is down (nothing listens on port 9).
+    const t = await createTestApp({
+      env: {
+        APP_ROLE: 'api',
+        SCRAPER_PROVIDER: 'google-places',
+        SCRAPER_PROVIDER_USER: 'python-api',
+        SCRAPER_PROVIDER_FALLBACK: 'google-places',
+        GOOGLE_MAPS_API_KEY: 'test-google-key',
+        GOOGLE_PLACES_API_BASE: google.url,
+        PYTHON_SCRAPER_API_URL: 'http://127.0.0.1:9',
+      },
+    });
+    try {
+      const res = await t.http.get('/api/health');
+      expect(res.status).toBe(200);
+      expect(res.body.status).toBe('ok');
+      expect(res.body.error).toEqual({});
+      const providers = res.body.info.scraper_providers;
+      expect(Object.keys(providers).sort()).toEqual(['google-places', 'python-api', 'status']);
+      expect(providers.status).toBe('up');
+      expect(providers['python-api']).toEqual({
+        provider: 'python-api',
+        reachable: false,
+        configured: true,
+        roles: ['user'],
+        default: false,
+        fallback: false,
+        checked_at: expect.any(String),
+        detail: expect.any(String),
+      });
+      expect(providers['google-places']).toEqual({
+        provider: 'google-places',
+        reachable: true,
+        configured: true,
+        roles: ['premium', 'admin'],
+        default: true,
+        fallback: true,
+        checked_at: expect.any(String),
+        detail: 'HTTP 404',
+      });
+      // The earlier field stays: SCRAPER_PROVIDER alone, in its earlier shape.
+      expect(res.body.info.scraper_provider).toEqual({
+        status: 'up',
+        provider: 'google-places',
+        reachable: true,
+        checked_at: providers['google-places'].checked_at,
+        detail: 'HTTP 404',
+      });
+      // The health check never sent Google a billed request.
+      expect(google.billed).toBe(0);
+      expect(google.requests).toEqual([]);
+      // Swagger documents the field (not only Terminus' generic example).
+      const doc = await t.http.get('/api/docs-json');
+      const ready = doc.body.paths['/api/health'].get.responses['200'].content['application/json'];
+      expect(Object.keys(ready.schema.properties.info.example)).toContain('scraper_providers');
+      expect(doc.body.paths['/api/health'].get.description).toContain('scraper_providers');
+    } finally {
+      await t.close();
+      await google.stop();
     }
   });
 });

@@ -3,17 +3,30 @@ import { Injectable } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { Queue } from 'bull';
 import { QUEUE_NAMES, type QueueName } from '@app/common';
-import { AppConfig } from '@app/config';
+import { AppConfig, type ProviderName, type UserRole } from '@app/config';
+import { routedProviders } from '../scraper/scraper-providers.service.js';
 
 /** The provider is probed at most this often, however often readiness is asked (probes cost the provider). */
 export const PROVIDER_PROBE_TTL_MS = 30_000;
 export const PROVIDER_PROBE_TIMEOUT_MS = 1_500;
 
 export interface ProviderReachability {
-  provider: string;
+  provider: ProviderName;
   reachable: boolean;
   checked_at: string;
   detail?: string;
+}
+
+/** One provider this deployment routes to (`scraper_providers` in /api/health). */
+export interface RoutedProviderStatus extends ProviderReachability {
+  /** It has what a call needs: google-places its GOOGLE_MAPS_API_KEY; python-api its URL (the key is optional). */
+  configured: boolean;
+  /** The roles whose jobs go to it (SCRAPER_PROVIDER_<ROLE>, default SCRAPER_PROVIDER). */
+  roles: UserRole[];
+  /** It is SCRAPER_PROVIDER. */
+  default: boolean;
+  /** It is SCRAPER_PROVIDER_FALLBACK. */
+  fallback: boolean;
 }
 
 /**
@@ -23,7 +36,10 @@ export interface ProviderReachability {
  */
 @Injectable()
 export class HealthInfoService {
-  private probe: { at: number; result: Promise<ProviderReachability> } | null = null;
+  private readonly probes = new Map<
+    ProviderName,
+    { at: number; result: Promise<ProviderReachability> }
+  >();
 
   constructor(
     private readonly moduleRef: ModuleRef,
@@ -45,16 +61,52 @@ export class HealthInfoService {
     }
   }
 
-  /** python-api: `GET /health` answers 2xx. google-places: the API host answers at all (no billed call). */
-  providerReachability(): Promise<ProviderReachability> {
-    if (this.probe && Date.now() - this.probe.at < PROVIDER_PROBE_TTL_MS) return this.probe.result;
-    const result = this.probeProvider();
-    this.probe = { at: Date.now(), result };
+  /** SCRAPER_PROVIDER's reachability (the `scraper_provider` field, kept as it was). */
+  async providerReachability(): Promise<ProviderReachability> {
+    const { provider, reachable, checked_at, detail } = await this.reachability(
+      this.config.scraper.provider,
+    );
+    return { provider, reachable, checked_at, detail };
+  }
+
+  /**
+   * Every provider routed to — SCRAPER_PROVIDER, each role's, the fallback — with its routes,
+   * whether its credentials are set and whether it answers, keyed by provider name.
+   */
+  async routedProviders(): Promise<Partial<Record<ProviderName, RoutedProviderStatus>>> {
+    const { provider, providerByRole, fallbackProvider, googleApiKey, pythonApiUrl } =
+      this.config.scraper;
+    const entries = await Promise.all(
+      [...routedProviders(this.config.scraper)].map(async (name) => {
+        const status: RoutedProviderStatus = {
+          ...(await this.reachability(name)),
+          configured: Boolean(name === 'google-places' ? googleApiKey : pythonApiUrl),
+          roles: (Object.keys(providerByRole) as UserRole[]).filter(
+            (role) => providerByRole[role] === name,
+          ),
+          default: name === provider,
+          fallback: name === fallbackProvider,
+        };
+        return [name, status] as const;
+      }),
+    );
+    return Object.fromEntries(entries);
+  }
+
+  /**
+   * python-api: `GET /health` answers 2xx. google-places: the API host answers at all, to a
+   * request without a key or a Places method — nothing Google bills. Cached per provider.
+   */
+  private reachability(provider: ProviderName): Promise<ProviderReachability> {
+    const cached = this.probes.get(provider);
+    if (cached && Date.now() - cached.at < PROVIDER_PROBE_TTL_MS) return cached.result;
+    const result = this.probeProvider(provider);
+    this.probes.set(provider, { at: Date.now(), result });
     return result;
   }
 
-  private async probeProvider(): Promise<ProviderReachability> {
-    const { provider, pythonApiUrl, googlePlacesApiBase } = this.config.scraper;
+  private async probeProvider(provider: ProviderName): Promise<ProviderReachability> {
+    const { pythonApiUrl, googlePlacesApiBase } = this.config.scraper;
     const url = provider === 'python-api' ? `${pythonApiUrl}/health` : `${googlePlacesApiBase}/`;
     const checked_at = new Date().toISOString();
     try {

@@ -19,6 +19,48 @@ import { HealthInfoService } from './health-info.service.js';
 
 const CHECK_TIMEOUT_MS = 1500;
 
+const PROVIDER_EXAMPLE = {
+  provider: 'python-api',
+  reachable: true,
+  checked_at: '2026-12-02T22:00:00.000Z',
+  detail: 'HTTP 200',
+};
+const READY_EXAMPLE = {
+  database: { status: 'up' },
+  redis: { status: 'up' },
+  queue_workers: { status: 'up', crawler: 2, scraper: 2 },
+  scraper_provider: { status: 'up', ...PROVIDER_EXAMPLE },
+  scraper_providers: {
+    status: 'up',
+    'python-api': {
+      ...PROVIDER_EXAMPLE,
+      configured: true,
+      roles: ['user', 'admin'],
+      default: true,
+      fallback: true,
+    },
+    'google-places': {
+      ...PROVIDER_EXAMPLE,
+      provider: 'google-places',
+      detail: 'HTTP 404',
+      configured: true,
+      roles: ['premium'],
+      default: false,
+      fallback: false,
+    },
+  },
+};
+/** Terminus' readiness shape, with this service's information fields as the example. */
+const READINESS_SCHEMA = {
+  type: 'object',
+  properties: {
+    status: { type: 'string', enum: ['ok'] },
+    info: { type: 'object', additionalProperties: { type: 'object' }, example: READY_EXAMPLE },
+    error: { type: 'object', additionalProperties: { type: 'object' }, example: {} },
+    details: { type: 'object', additionalProperties: { type: 'object' }, example: READY_EXAMPLE },
+  },
+};
+
 export class LivenessDto {
   @ApiProperty({ example: 'ok' })
   status!: 'ok';
@@ -56,13 +98,19 @@ export class HealthController {
 
   @Public()
   @Get()
+  // Above @HealthCheck(): applied after it, so this schema replaces Terminus' generic example.
+  @ApiOkResponse({ description: 'Ready', schema: READINESS_SCHEMA })
   @HealthCheck()
   @ApiOperation({
     summary: 'Readiness: database and Redis checks; 503 when either is down',
     description:
       'Also reports, as information that never fails the check: `queue_workers` (queue processors ' +
-      'connected now, per queue, across all worker processes) and `scraper_provider` (whether the ' +
-      'scraper provider answers; probed at most every 30 s).',
+      'connected now, per queue, across all worker processes), `scraper_provider` (whether ' +
+      'SCRAPER_PROVIDER answers) and `scraper_providers` (every provider routed to — ' +
+      'SCRAPER_PROVIDER, SCRAPER_PROVIDER_<ROLE>, SCRAPER_PROVIDER_FALLBACK — keyed by name: ' +
+      '`reachable`, `configured`, the `roles` routed to it, `default`, `fallback`). python-api is ' +
+      'probed with its `GET /health`; google-places only by whether its host answers, never with ' +
+      'a billed request. Probed at most every 30 s per provider.',
   })
   @ApiServiceUnavailableResponse({ description: 'A dependency is down; details per check' })
   check(): Promise<HealthCheckResult> {
@@ -84,6 +132,8 @@ export class HealthController {
         this.indicators
           .check('scraper_provider')
           .up({ ...(await this.info.providerReachability()) }),
+      async () =>
+        this.indicators.check('scraper_providers').up({ ...(await this.info.routedProviders()) }),
     ]);
   }
 
